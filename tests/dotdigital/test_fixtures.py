@@ -38,3 +38,10 @@ def test_429_fixtures_carry_rate_limit_headers() -> None:
         case = json.loads(path.read_text())
         headers = case["responses"][-1]["headers"]
         assert {"X-RateLimit-Scope", "X-RateLimit-Limit", "X-RateLimit-Reset"} <= set(headers), path
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if str(c).endswith("/api_error_429")], ids=str)
+def test_429_retry_after_comes_from_rate_limit_reset(case: object) -> None:
+    outcome = testing.run_case(case)
+    assert outcome.error is not None
+    assert outcome.error.retry_after == 42
