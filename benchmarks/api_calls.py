@@ -64,7 +64,7 @@ def _event(rng: random.Random, action: str, email: str, phone: str) -> tuple[dic
 
 def run(events: int, contacts: int, seed: int) -> int:
     rng = random.Random(seed)
-    people = [(f"user{i}@example.com", f"4477009{i:05d}") for i in range(contacts)]
+    people = [(f"user{i}@example.com", f"4477001{i:05d}") for i in range(contacts)]
     ours: Counter[str] = Counter()
     reference: Counter[str] = Counter()
     count: Counter[str] = Counter()
