@@ -10,6 +10,8 @@ import pytest
 from engine._resources import specs_dir
 
 testing = pytest.importorskip("engine.testing")
+if not hasattr(testing, "fixture_cases"):
+    pytest.skip("the fixture runner (executor branch) is not merged yet", allow_module_level=True)
 
 FOLDER = specs_dir() / "dotdigital"
 ACTIONS = sorted(p.stem for p in (FOLDER / "actions").glob("*.json"))
@@ -29,7 +31,8 @@ def test_each_action_has_the_required_fixture_kinds(action: str) -> None:
     assert len(names) >= 4
     assert "defaults" in names
     assert {"api_error_401", "api_error_404", "api_error_429", "api_error_500"} <= names
-    kinds = {json.loads((folder / f"{n}.json").read_text())["expect"].get("error", {}).get("type") for n in names}
+    expects = [json.loads((folder / f"{n}.json").read_text())["expect"] for n in names]
+    kinds = {e.get("error", {}).get("type") for e in expects}
     assert "PayloadValidationError" in kinds, "at least one validation-error case"
 
 
