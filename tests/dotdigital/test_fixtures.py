@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,9 +20,27 @@ ACTIONS = sorted(p.stem for p in (FOLDER / "actions").glob("*.json"))
 CASES = testing.fixture_cases(FOLDER)
 
 
+@pytest.fixture(scope="module")
+def server() -> Iterator[Any]:
+    """One canned server for the module (starting one per case costs ~0.5 s each)."""
+    with testing.CannedServer() as srv:
+        yield srv
+
+
+def _run(case: Any, server: Any) -> Any:
+    from engine import load_destination
+    from engine.execute.cache import MemoryCache
+
+    dest = load_destination(FOLDER, cache=MemoryCache())  # fresh cache: cases stay independent
+    try:
+        return testing.run_case(case, destination=dest, server=server)
+    finally:
+        dest.close()
+
+
 @pytest.mark.parametrize("case", CASES, ids=str)
-def test_fixture(case: object) -> None:
-    outcome = testing.run_case(case)
+def test_fixture(case: Any, server: Any) -> None:
+    outcome = _run(case, server)
     assert outcome.ok, outcome.report()
 
 
@@ -44,7 +64,7 @@ def test_429_fixtures_carry_rate_limit_headers() -> None:
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if str(c).endswith("/api_error_429")], ids=str)
-def test_429_retry_after_comes_from_rate_limit_reset(case: object) -> None:
-    outcome = testing.run_case(case)
+def test_429_retry_after_comes_from_rate_limit_reset(case: Any, server: Any) -> None:
+    outcome = _run(case, server)
     assert outcome.error is not None
     assert outcome.error.retry_after == 42
