@@ -34,7 +34,7 @@ class _Source:
     """Accumulates the generated expression's constants and temporaries."""
 
     def __init__(self) -> None:
-        self.names: dict[str, Any] = {"_N": _NUMBER_CLASSES, "_dict": dict}
+        self.names: dict[str, Any] = {"_N": _NUMBER_CLASSES, "_dict": dict, "str": str}
         self._ids: dict[tuple[str, Any], str] = {}
         self._counter = 0
 

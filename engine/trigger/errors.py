@@ -27,14 +27,29 @@ def syntax_error(message: str, text: str, line: int, column: int, expected: str 
 def translate(exc: UnexpectedInput, text: str, lark: Lark) -> TriggerSyntaxError:
     """The TriggerSyntaxError for a Lark failure on `text`."""
     if isinstance(exc, UnexpectedCharacters):
-        return _bad_character(exc, text)
+        return _bad_character(exc, text, lark)
     if isinstance(exc, UnexpectedToken):
         return _bad_token(exc, text, lark)
     return syntax_error(str(exc).splitlines()[0], text, getattr(exc, "line", 1) or 1,
                         getattr(exc, "column", 1) or 1)
 
 
-def _bad_character(exc: UnexpectedCharacters, text: str) -> TriggerSyntaxError:
+def _expected_at(lark: Lark, prefix: str) -> set[str]:
+    """What the parser would accept after `prefix` (found by parsing the prefix alone)."""
+    try:
+        lark.parse(prefix)
+    except UnexpectedToken as exc:
+        if exc.token.type == "$END":
+            found = set(exc.expected)
+            # LALR reports the state after reducing to `or`; 'and' is just as acceptable there.
+            return found | {"AND"} if "OR" in found else found
+        return set()
+    except UnexpectedInput:
+        return set()
+    return {"AND", "OR", "$END"}
+
+
+def _bad_character(exc: UnexpectedCharacters, text: str, lark: Lark) -> TriggerSyntaxError:
     char = exc.char
     line, column = exc.line, exc.column
     rest = text[exc.pos_in_stream:]
@@ -50,7 +65,23 @@ def _bad_character(exc: UnexpectedCharacters, text: str) -> TriggerSyntaxError:
     if rest.startswith("||") or rest.startswith("|"):
         return syntax_error("unexpected '|': write 'or' to combine conditions", text, line, column,
                             expected="or")
-    return syntax_error(f"unexpected character {char!r}", text, line, column)
+    wanted = _human(_expected_at(lark, text[:exc.pos_in_stream]))
+    return syntax_error(f"unexpected character {char!r}; expected {wanted}", text, line, column,
+                        expected=wanted)
+
+
+_NAMES = {"STRING": "a string", "NUMBER": "a number", "TRUE": "true", "FALSE": "false", "NULL": "null",
+          "IDENT": "a field name", "QUOTED": "a field name", "LPAR": "'('", "RPAR": "')'", "AND": "'and'",
+          "OR": "'or'", "NOT": "'not'", "BANG": "'!'", "COMMA": "','", "DOT": "'.'",
+          "COMPARE": "an operator", "$END": "the end of the expression"}
+
+
+def _human(terminals: set[str]) -> str:
+    """`{'AND', 'OR', '$END'}` → "'and', 'or' or the end of the expression"."""
+    names = sorted({_NAMES.get(t, t) for t in terminals})
+    if not names:
+        return "something else"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def _tokens_before(lark: Lark, text: str, offset: int) -> list[Token]:
@@ -128,17 +159,17 @@ def _bad_token(exc: UnexpectedToken, text: str, lark: Lark) -> TriggerSyntaxErro
         hint = " (put names that are keywords in backticks, e.g. `and`)" if token.type in _KEYWORD_HINTS \
             else ""
         return fail(f"expected a field name after '.', found {found}{hint}", "a field name")
+    call = _open_call(before)
+    if call is not None and "COMMA" in expected:
+        return fail(f"expected ',' and a string after the field in {call}(...), found {found}", "','")
     if "COMPARE" in expected and "DOT" in expected:
         name = _field_before(before)
         if token.type == "LPAR" and len(name.split(".")) > 1:
             return fail(f"unknown function {name!r} (known functions: contains, match)", "a function name")
         return fail(f"expected an operator (=, !=, <, <=, >, >=) after the field {name!r}, found {found}",
                     "an operator")
-    if "COMMA" in expected:
-        return fail(f"expected ',' and a string after the field in the function call, found {found}",
-                    "','")
     if expected == {"RPAR"}:
-        return fail(f"expected ')' to close the function call, found {found}", "')'")
+        return fail(f"expected ')' to close {call or 'the function'}(...), found {found}", "')'")
     if "LPAR" in expected and prev.type == "IDENT":
         return fail(f"expected '(' after the function name {str(prev)!r}, found {found}", "'('")
     if expected & _AFTER_EXPR:
@@ -156,8 +187,8 @@ def _bad_token(exc: UnexpectedToken, text: str, lark: Lark) -> TriggerSyntaxErro
             hint = " (equality is a single '=')"
         wanted = "'and', 'or'" + (", ')'" if "RPAR" in expected else "") + " or the end of the expression"
         return fail(f"expected {wanted}, found {found}{hint}", wanted)
-    names = ", ".join(sorted(expected))
-    return fail(f"unexpected {found}; expected one of: {names}", names)
+    wanted = _human(expected)
+    return fail(f"unexpected {found}; expected {wanted}", wanted)
 
 
 def _field_before(tokens: list[Token]) -> str:
@@ -169,6 +200,18 @@ def _field_before(tokens: list[Token]) -> str:
         else:
             break
     return "".join(reversed(parts))
+
+
+def _open_call(tokens: list[Token]) -> str | None:
+    """The function name when the innermost unclosed '(' opens a function call."""
+    stack: list[str | None] = []
+    for index, token in enumerate(tokens):
+        if token.type == "LPAR":
+            before = tokens[index - 1] if index else None
+            stack.append(str(before) if before is not None and before.type == "IDENT" else None)
+        elif token.type == "RPAR" and stack:
+            stack.pop()
+    return stack[-1] if stack else None
 
 
 def _unclosed_paren(tokens: list[Token]) -> Token | None:
