@@ -65,7 +65,7 @@ def parse_tree(text: str) -> tuple[Node, tuple[TriggerWarning, ...]]:
         raise translate(exc, text, lark) from None
     builder = _Builder(text)
     node = builder.build(tree.children[0])
-    return node, tuple(builder.warnings)
+    return node, tuple(sorted(builder.warnings, key=lambda w: (w.line, w.column)))
 
 
 class _Builder:
