@@ -238,7 +238,9 @@ def _attempt(
         rule = None if resp.failure else find_rule(step.errors, resp.status)
         if rule is not None:
             kind = rule.kind if rule.kind != "ignore" else "ok"
-        entry["classified"] = kind if rule is None else f"{kind} (per response.errors)"
+            entry["classified"] = f"{rule.kind} (per response.errors)"
+        else:
+            entry["classified"] = kind
         if kind != "ok":
             raise _fail(
                 dest, step, resp, ctx, kind, rule.message if rule else None, action=action.key, sent=sent
