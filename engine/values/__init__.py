@@ -12,14 +12,18 @@ from __future__ import annotations
 from engine.values.compiler import DIRECTIVES, CompiledValue, compile_value, path_to_jmespath
 from engine.values.expressions import CompiledExpression, compile_jmespath
 from engine.values.functions import ENGINE_FUNCTIONS, function_names
+from engine.values.mapping import PayloadBuilder, build_payload, payload_builder
 
 __all__ = [
     "DIRECTIVES",
     "ENGINE_FUNCTIONS",
     "CompiledExpression",
     "CompiledValue",
+    "PayloadBuilder",
+    "build_payload",
     "compile_jmespath",
     "compile_value",
     "function_names",
     "path_to_jmespath",
+    "payload_builder",
 ]
