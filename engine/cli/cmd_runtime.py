@@ -142,7 +142,8 @@ def print_report(console: Console, report: SendReport) -> None:
         line += f", {len(report.invalid)} invalid and skipped"
     console.print(line, highlight=False)
     if report.stats.failed:
-        console.print(f"[red]{report.stats.failed} deliveries failed permanently[/red]; see "
+        n = report.stats.failed
+        console.print(f"[red]{n} {'delivery' if n == 1 else 'deliveries'} failed permanently[/red]; see "
                       "`ddengine dlq list --config FILE`", highlight=False)
     if report.pending:
         console.print(f"[yellow]{report.pending} deliveries still queued[/yellow]", highlight=False)
