@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 from engine.errors import MappingError
 from engine.spec.model import RequestSpec
+
+_PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9_.~@-]*\Z")
 
 
 class Pending(dict[str, Any]):
@@ -63,6 +66,8 @@ def encode_segment(value: Any, *, index: int) -> str:
     """Percent-encode one path segment; ``@`` stays literal (``a+b@x.com`` → ``a%2Bb@x.com``)."""
     if value is None:
         raise MappingError(f"path segment {index} is null")
+    if isinstance(value, str) and _PLAIN_SEGMENT.match(value):
+        return value  # nothing to encode: skip quote()'s per-character work
     if isinstance(value, Pending):
         return str(value)
     return quote(scalar_text(value, what=f"path segment {index}"), safe="@")
