@@ -291,22 +291,25 @@ def _b_subexpression(node: Node) -> Evaluator | None:
 
 
 def _b_index_expression(node: Node) -> Evaluator | None:
-    left_node, right_node = node["children"]
-    if right_node.get("type") != "index":
+    # jmespath chains the children: the first against the value, each index against the result.
+    first, *rest = node["children"]
+    if not rest or any(child.get("type") != "index" for child in rest):
         return None
-    left = _fast(left_node)
+    left = _fast(first)
     if left is None:
         return None
-    index = right_node["value"]
+    indexes = [child["value"] for child in rest]
 
     def indexed(value: Any) -> Any:
         value = left(value)
-        if not isinstance(value, list):
-            return None
-        try:
-            return value[index]
-        except IndexError:
-            return None
+        for index in indexes:
+            if not isinstance(value, list):
+                return None
+            try:
+                value = value[index]
+            except IndexError:
+                return None
+        return value
     return indexed
 
 

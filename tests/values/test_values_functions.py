@@ -141,8 +141,9 @@ def test_coerce_fields_converts() -> None:
         "FIRSTNAME": "Ann", "AGE": 42, "BIRTHDAY": "1990-05-01T00:00:00.000Z", "VIP": True}
     assert call("coerce_fields(v, d)", {"v": {"AGE": "1.5", "VIP": "0"}, "d": DEFINITIONS}) == {
         "AGE": 1.5, "VIP": False}
-    assert call("coerce_fields(v, d)", {"v": {"AGE": 7, "VIP": False}, "d": {"AGE": "numeric", "VIP": "BOOLEAN"}}) \
-        == {"AGE": 7, "VIP": False}
+    by_name = {"AGE": "numeric", "VIP": "BOOLEAN"}
+    values = {"AGE": 7, "VIP": False}
+    assert call("coerce_fields(v, d)", {"v": values, "d": by_name}) == values
 
 
 def test_coerce_fields_null_values_pass() -> None:
