@@ -141,6 +141,8 @@ def coercer_for(schema: Any) -> Coercer | None:
     if not scalar and nested is None:
         return None
     matchers = [_MATCHES[name] for name in types if name in _MATCHES]
+    if len(matchers) == 1 and len(scalar) <= 1:
+        return _single_coercer(matchers[0], scalar[0] if scalar else None, nested)
 
     def coerce(value: Any) -> Any:
         if any(match(value) for match in matchers):
@@ -150,6 +152,21 @@ def coercer_for(schema: Any) -> Coercer | None:
             if converted is not _NO:
                 return converted
         return value
+    return coerce
+
+
+def _single_coercer(match: Callable[[Any], bool], convert: Coercer | None,
+                    nested: Coercer | None) -> Coercer:
+    """The common case (one declared type), without loops: it runs for every field of every event."""
+    if nested is not None:
+        return lambda value: nested(value) if match(value) else value
+    assert convert is not None
+
+    def coerce(value: Any) -> Any:
+        if match(value):
+            return value
+        converted = convert(value)
+        return value if converted is _NO else converted
     return coerce
 
 

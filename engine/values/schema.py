@@ -179,7 +179,13 @@ def _compile(schema: Any) -> Check | None:
     if len(checks) == 2:
         first, second = checks
         return lambda v: first(v) and second(v)
-    return lambda v: all(check(v) for check in checks)
+
+    def every(v: Any) -> bool:
+        for check in checks:  # noqa: SIM110  (a plain loop is faster here)
+            if not check(v):
+                return False
+        return True
+    return every
 
 
 def _always(value: Any) -> bool:
@@ -195,7 +201,7 @@ def _is_number(value: Any) -> bool:
 
 
 _TYPE_CHECKS: dict[str, Check] = {
-    "string": lambda v: isinstance(v, str),
+    "string": lambda v: v.__class__ is str or isinstance(v, str),
     "number": _is_number,
     "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool))
     or (isinstance(v, float) and v.is_integer()),
@@ -239,6 +245,8 @@ def _k_enum(value: Any, schema: dict[str, Any]) -> Check | None:
 
 
 def _k_const(value: Any, schema: dict[str, Any]) -> Check | None:
+    if isinstance(value, str):
+        return lambda v: v == value and isinstance(v, str)
     return lambda v: json_equal(v, value)
 
 
@@ -327,7 +335,15 @@ def _subschemas(value: Any) -> list[Check] | None:
 
 def _k_all_of(value: Any, schema: dict[str, Any]) -> Check | None:
     checks = _subschemas(value)
-    return None if checks is None else (lambda v: all(c(v) for c in checks))
+    if checks is None:
+        return None
+
+    def all_of(v: Any) -> bool:
+        for check in checks:  # noqa: SIM110  (a plain loop is faster here)
+            if not check(v):
+                return False
+        return True
+    return all_of
 
 
 def _k_any_of(value: Any, schema: dict[str, Any]) -> Check | None:
