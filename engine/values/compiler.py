@@ -144,8 +144,9 @@ class _Compiler:
     def error(self, message: str, path: str) -> SpecError:
         return SpecError(message, file=self.file, path=path)
 
-    def expression(self, text: Any, path: str, *, offset: int = 0) -> CompiledExpression:
-        compiled = compile_jmespath(text, file=self.file, path=path, column_offset=offset)
+    def expression(self, text: Any, path: str, *, offset: int = 0,
+                   source: str | None = None) -> CompiledExpression:
+        compiled = compile_jmespath(text, file=self.file, path=path, column_offset=offset, source=source)
         self.references |= compiled.references
         self.steps |= compiled.step_refs
         self.vars |= compiled.var_refs
@@ -262,7 +263,7 @@ class _Compiler:
                 parts.append(body[position:start])
             text = body[start + len(opener):end]
             lead = len(text) - len(text.lstrip())
-            expr = self.expression(text.strip(), path, offset=start + len(opener) + lead)
+            expr = self.expression(text.strip(), path, offset=start + len(opener) + lead, source=body)
             parts.append(expr._evaluate)
             position = end + len(closer)
         if position < len(body):
