@@ -179,10 +179,9 @@ def _declared_types(schema: dict[str, Any]) -> list[str]:
     # No type: infer it from enum/const when they are all of one kind (e.g. numeric list ids).
     options = schema["enum"] if isinstance(schema.get("enum"), list) else (
         [schema["const"]] if "const" in schema else [])
-    kinds = {_json_type(option) for option in options}
+    kinds = {"number" if (kind := _json_type(option)) == "integer" else kind for option in options}
     if len(kinds) == 1:
-        (kind,) = kinds
-        return ["number" if kind == "integer" else kind]
+        return list(kinds)
     return []
 
 

@@ -22,9 +22,14 @@ from engine.values._checks import is_address, is_full_date, is_rfc3339_datetime
 
 Check = Callable[[Any], bool]
 
-#: Keywords that never affect validity (annotations, and the engine's `x-` extensions).
-_ANNOTATIONS = frozenset({"title", "description", "default", "examples", "$comment", "readOnly",
-                          "writeOnly", "deprecated", "$schema"})
+#: Keywords the fast path does not implement: a schema using any of them is checked by
+#: jsonschema alone. Any other keyword the fast path does not know is an annotation (title,
+#: description, default, `x-…` extensions, `$id`…) and cannot change validity.
+_UNSUPPORTED = frozenset({
+    "$ref", "$dynamicRef", "$recursiveRef", "patternProperties", "propertyNames", "prefixItems",
+    "contains", "minContains", "maxContains", "uniqueItems", "multipleOf", "dependentRequired",
+    "dependentSchemas", "unevaluatedItems", "unevaluatedProperties",
+})
 
 
 def make_format_checker() -> FormatChecker:
@@ -163,11 +168,11 @@ def _compile(schema: Any) -> Check | None:
         return None
     checks: list[Check] = []
     for key, value in schema.items():
-        if key in _ANNOTATIONS or key.startswith("x-") or key in ("then", "else"):
-            continue
+        if key in _UNSUPPORTED:
+            return None
         builder = _KEYWORDS.get(key)
         if builder is None:
-            return None
+            continue  # an annotation, or "then"/"else" (read by "if")
         check = builder(value, schema)
         if check is None:
             return None

@@ -187,6 +187,17 @@ def test_bad_schema_is_a_load_error() -> None:
         PayloadBuilder({"type": "object", "properties": {"a": {"type": "text"}}})
 
 
+def test_annotations_keep_the_fast_path() -> None:
+    schema = {"type": "object", "properties": {"n": {"type": "number", "label": "N", "x-dynamic": "lists",
+                                                     "$id": "urn:n", "examples": [1]}}}
+    assert PayloadBuilder(schema).validator.is_fast
+
+
+def test_enum_of_mixed_numbers_still_coerces() -> None:
+    coerce = coercer_for({"enum": [1, 2.5]})
+    assert coerce is not None and coerce("2.5") == 2.5
+
+
 def test_unsupported_keywords_fall_back_to_jsonschema() -> None:
     schema = {"type": "object", "properties": {"n": {"type": "number", "multipleOf": 5}}}
     builder = PayloadBuilder(schema)
