@@ -174,7 +174,7 @@ def _step_line(step: Mapping[str, Any]) -> str:
     text += "`"
     notes = []
     if step.get("when"):
-        notes.append(f"only when `{step['when']}`")
+        notes.append(f"only when {_code(step['when'])}")
     if step.get("cache"):
         notes.append(f"cached for {step['cache']['ttl']} s, invalidated on 404")
     errors = ((step.get("response") or {}).get("errors") or {})
@@ -200,7 +200,7 @@ def _dynamic_section(dest: Mapping[str, Any]) -> list[str]:
         else:
             paging = "one request"
         out.append(f"| `{name}` | `{request.get('method', 'GET')} {_path_text(request.get('path'))}` | "
-                   f"{_cell(paging)} | `{_cell(spec.get('choices', ''))}` |")
+                   f"{_cell(paging)} | {_code(_cell(spec.get('choices', '')))} |")
     return [*out, ""]
 
 
@@ -304,6 +304,11 @@ def _if_text(spec: Mapping[str, Any]) -> str:
     else:
         test = str(spec.get("when"))
     return f"{then} if {test}, else {otherwise}"
+
+
+def _code(text: str) -> str:
+    """Inline code that survives backticks inside (JMESPath literals use them)."""
+    return f"`` {text} ``" if "`" in text else f"`{text}`"
 
 
 def _pretty(value: Any) -> str:
