@@ -74,6 +74,11 @@ def encode_segment(value: Any, *, index: int) -> str:
 
 
 def render_path(spec: RequestSpec, context: dict[str, Any]) -> str:
+    if spec.segments is not None:
+        return "/" + "/".join(
+            seg if isinstance(seg, str) else encode_segment(seg.evaluate(context), index=i)
+            for i, seg in enumerate(spec.segments)
+        )
     raw = spec.path.evaluate(context)
     if spec.path_is_list:
         if not isinstance(raw, list):
@@ -138,7 +143,7 @@ def render_request(
         headers.update(_headers(spec.headers.evaluate(context)))
     body = spec.json.evaluate(context) if spec.json is not None else None
     pending: set[str] = set()
-    if planning:
+    if planning and spec.reads_steps:
         body = unpend(body, pending)
         query = unpend(query, pending)
         if "<steps." in path:
