@@ -211,20 +211,26 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    # A signal during start-up (loading specs) must stop the worker gracefully too.
+    early_stop: list[int] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: early_stop.append(signum))
     logs.configure(args.log_level.upper())
     config = load_config(args.config)
     pipeline = Pipeline.bind(config)
     queue = open_queue(config)
+    log = logs.logging.getLogger("engine.runtime.worker")
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        logs.event(logs.logging.getLogger("engine.runtime.worker"), logs.logging.INFO, "worker started",
-                   queue=str(config.queue.path))
+        if early_stop:
+            stop.set()
+        logs.event(log, logs.logging.INFO, "worker started", queue=str(config.queue.path))
         await make_worker(pipeline, queue).run(stop)
-        logs.event(logs.logging.getLogger("engine.runtime.worker"), logs.logging.INFO, "worker stopped")
+        logs.event(log, logs.logging.INFO, "worker stopped")
 
     try:
         asyncio.run(main())
