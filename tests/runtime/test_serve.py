@@ -49,8 +49,10 @@ def _wait_for(predicate: Any, timeout: float = 20) -> bool:
     return False
 
 
-def test_serve_delivers_reports_metrics_and_stops_on_sigterm(sandbox: Any,
-                                                             served: tuple[str, subprocess.Popen[str]]) -> None:
+Served = tuple[str, "subprocess.Popen[str]"]
+
+
+def test_serve_delivers_reports_metrics_and_stops_on_sigterm(sandbox: Any, served: Served) -> None:
     url, proc = served
     r = httpx.post(f"{url}/v1/track", auth=(KEY, ""), json={
         "userId": "s1", "event": "Add Contact to List", "properties": {"email": "served@example.com"}})
