@@ -14,7 +14,8 @@ from engine.runtime.sqlite_queue import SQLiteQueue
 from tests.runtime.conftest import add_events, write_config
 
 
-def _setup(tmp_path: Path, url: str, password: str = "demo-password", **delivery: Any) -> tuple[Any, SQLiteQueue]:
+def _setup(tmp_path: Path, url: str, password: str = "demo-password",
+           **delivery: Any) -> tuple[Any, SQLiteQueue]:
     cfg = write_config(tmp_path, url, delivery={"backoff_base": 0.01, "backoff_max": 0.05, **delivery})
     pipeline = Pipeline.bind(load_config(cfg, env={"TEST_DD_PASSWORD": password}))
     return pipeline, SQLiteQueue(tmp_path / "queue.sqlite")
