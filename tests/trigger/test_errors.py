@@ -44,7 +44,8 @@ CASES: list[tuple[str, int, int, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("text", "line", "column", "fragment"), CASES, ids=[c[0] or "<empty>" for c in CASES])
+@pytest.mark.parametrize(("text", "line", "column", "fragment"), CASES,
+                         ids=[c[0] or "<empty>" for c in CASES])
 def test_error_position_and_message(text: str, line: int, column: int, fragment: str) -> None:
     with pytest.raises(TriggerSyntaxError) as info:
         parse(text)

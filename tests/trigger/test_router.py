@@ -89,7 +89,8 @@ def test_odd_type_and_event_values_do_not_break_the_index() -> None:
 
 
 def test_keys_may_be_any_hashable_and_triggers_may_be_text_or_parsed() -> None:
-    router: Router[tuple[str, int]] = Router({("sub", 1): parse('type = "track"'), ("sub", 2): "type != null"})
+    subscriptions = {("sub", 1): parse('type = "track"'), ("sub", 2): "type != null"}
+    router: Router[tuple[str, int]] = Router(subscriptions)
     assert router.match({"type": "track"}) == [("sub", 1), ("sub", 2)]
     assert len(router) == 2
     assert set(router.triggers) == {("sub", 1), ("sub", 2)}
