@@ -2,9 +2,11 @@
 
 Each trigger is analysed for the `type`/`event` string equalities it *requires* (an `and` needs
 both sides, an `or` needs one of its sides). Per distinct (type, event) pair of incoming events
-the router builds, once, the ordered list of candidate triggers; a trigger whose whole meaning is
-those equalities (`type = "track" and event = "Order Completed"`) is marked as decided and is not
-evaluated at all. Per event the cost is two `dict.get`s, one dict lookup and the candidates' calls.
+the router builds, once, the ordered list of candidate triggers, and specialises each candidate
+for that pair: conditions on `type`/`event` are already known, so
+`type = "track" and event = "Order Completed"` is decided without any evaluation and
+`... and properties.total >= 100` shrinks to `properties.total >= 100`. Per event the cost is
+two `dict.get`s, one dict lookup and the calls of the residual predicates.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from engine.trigger.ast import And, Compare, Node, Or
-from engine.trigger.compiler import Predicate
+from engine.trigger.ast import And, Compare, Node, Not, Or
+from engine.trigger.compiler import Predicate, compile_predicate
 from engine.trigger.core import Trigger, parse
+from engine.trigger.interpreter import evaluate_leaf
 
 K = TypeVar("K", bound=Hashable)
 
@@ -48,24 +51,45 @@ def required(node: Node) -> Constraint:
     return {}  # Not, Contains, Match: no positive requirement
 
 
-def decided_by_index(node: Node) -> bool:
-    """True when `required(node)` is not just necessary but sufficient: an `and` of leaves that
-    are each an indexed equality or an `or` of equalities on one indexed field."""
-    if isinstance(node, And):
-        return decided_by_index(node.left) and decided_by_index(node.right)
-    return _single_field_equalities(node) is not None
+def reads(node: Node) -> frozenset[str]:
+    """The indexed top-level fields (`type`, `event`) that `node` looks at."""
+    if isinstance(node, Not):
+        return reads(node.operand)
+    if isinstance(node, And | Or):
+        return reads(node.left) | reads(node.right)
+    path = node.field.path
+    return frozenset(path) & frozenset(INDEXED) if len(path) == 1 else frozenset()
 
 
-def _single_field_equalities(node: Node) -> str | None:
-    if isinstance(node, Compare):
-        path = node.field.path
-        if len(path) == 1 and path[0] in INDEXED and node.op == "=" and node.value.kind == "string":
-            return path[0]
-        return None
-    if isinstance(node, Or):
-        left, right = _single_field_equalities(node.left), _single_field_equalities(node.right)
-        return left if left is not None and left == right else None
-    return None
+def specialise(node: Node, known: Mapping[str, str]) -> Node | bool:
+    """`node` with every condition on a field of `known` replaced by its truth value, simplified.
+
+    `known` maps indexed fields to the string the event holds there. The result is True (the
+    trigger matches whatever else the event holds), False (it cannot match), or the residual
+    condition still to evaluate, e.g. `properties.total >= 100` for
+    `type = "track" and event = "Order Completed" and properties.total >= 100`.
+    """
+    if isinstance(node, Not):
+        inner = specialise(node.operand, known)
+        if isinstance(inner, bool):
+            return not inner
+        return node if inner is node.operand else Not(inner)
+    if isinstance(node, And | Or):
+        left, right = specialise(node.left, known), specialise(node.right, known)
+        absorbing = isinstance(node, Or)  # True absorbs `or`, False absorbs `and`
+        if left is absorbing or right is absorbing:
+            return absorbing
+        if isinstance(left, bool):
+            return right
+        if isinstance(right, bool):
+            return left
+        if left is node.left and right is node.right:
+            return node
+        return type(node)(left, right)
+    path = node.field.path
+    if len(path) == 1 and path[0] in known:
+        return evaluate_leaf(node, {path[0]: known[path[0]]})
+    return node
 
 
 @dataclass(frozen=True)
@@ -73,7 +97,8 @@ class _Entry(Generic[K]):
     key: K
     trigger: Trigger
     constraint: Constraint
-    decided: bool
+    reads_type: bool
+    reads_event: bool
 
 
 class Router(Generic[K]):
@@ -84,9 +109,13 @@ class Router(Generic[K]):
         entries: list[_Entry[K]] = []
         for key, trigger in triggers.items():
             compiled = trigger if isinstance(trigger, Trigger) else parse(trigger)
-            entries.append(_Entry(key, compiled, required(compiled.ast), decided_by_index(compiled.ast)))
+            fields = reads(compiled.ast)
+            entries.append(_Entry(key, compiled, required(compiled.ast), "type" in fields, "event" in fields))
         self._entries: tuple[_Entry[K], ...] = tuple(entries)
         self._plans: dict[tuple[str | None, str | None], tuple[tuple[K, Predicate | None], ...]] = {}
+        # residual predicates, shared by every plan: (entry index, known type, known event) → test
+        self._residuals: dict[tuple[int, str | None, str | None], Predicate | bool] = {}
+        self._compiled: dict[Node, Predicate] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -97,19 +126,48 @@ class Router(Generic[K]):
 
     def _plan(self, kind: str | None, name: str | None) -> tuple[tuple[K, Predicate | None], ...]:
         plan: list[tuple[K, Predicate | None]] = []
-        for entry in self._entries:
+        if len(self._plans) >= PLAN_CACHE_SIZE:
+            self._plans.clear()
+            self._residuals.clear()
+        for index, entry in enumerate(self._entries):
             types = entry.constraint.get("type")
             events = entry.constraint.get("event")
             if types is not None and kind not in types:
                 continue
             if events is not None and name not in events:
                 continue
-            plan.append((entry.key, None if entry.decided else entry.trigger.matches))
+            test = self._residual(index, entry, kind, name)
+            if test is not False:
+                plan.append((entry.key, None if test is True else test))
         frozen = tuple(plan)
-        if len(self._plans) >= PLAN_CACHE_SIZE:
-            self._plans.clear()
         self._plans[(kind, name)] = frozen
         return frozen
+
+    def _residual(self, index: int, entry: _Entry[K], kind: str | None, name: str | None) -> Predicate | bool:
+        """The entry's test for events with this type and event name: True, False or a predicate."""
+        known_kind = kind if entry.reads_type else None
+        known_name = name if entry.reads_event else None
+        cache_key = (index, known_kind, known_name)
+        found = self._residuals.get(cache_key)
+        if found is not None:
+            return found
+        known = {field: value for field, value in (("type", known_kind), ("event", known_name))
+                 if value is not None}
+        residual = specialise(entry.trigger.ast, known) if known else entry.trigger.ast
+        if isinstance(residual, bool):
+            test: Predicate | bool = residual
+        elif residual == entry.trigger.ast:
+            test = entry.trigger.matches
+        else:
+            test = self._compiled.get(residual) or self._compile(residual)
+        self._residuals[cache_key] = test
+        return test
+
+    def _compile(self, node: Node) -> Predicate:
+        if len(self._compiled) >= PLAN_CACHE_SIZE:
+            self._compiled.clear()
+        function = self._compiled[node] = compile_predicate(node)
+        return function
 
     def candidates(self, event: Mapping[str, Any]) -> list[K]:
         """Keys of the triggers the index could not rule out for this event (for diagnostics)."""
