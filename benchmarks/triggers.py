@@ -135,7 +135,7 @@ def main() -> None:
             for text in texts.values():
                 parse(text).matches(event)
 
-    rows.append(("route through 50, re-parsing each time (for scale)", rate(run_naive, 4, seconds / 2)))
+    rows.append(("route through 50, parse+compile per event (for scale)", rate(run_naive, 4, seconds / 2)))
 
     width = max(len(name) for name, _ in rows)
     for name, value in rows:

@@ -78,9 +78,9 @@ def test_residuals_are_what_the_router_runs() -> None:
     router = Router({"a": 'type = "track" and event = "A"', "b": 'type = "track" and properties.n > 1',
                      "c": 'event = "A" or type = "page"'})
     assert router.match({"type": "track", "event": "A", "properties": {"n": 2}}) == ["a", "b", "c"]
-    plan = dict(router._plans[("track", "A")])
+    plan = {key: node for key, node, _ in router._plans[("track", "A")].items}
     assert plan["a"] is None and plan["c"] is None  # decided by the index alone
-    assert plan["b"] is not None and plan["b"]({"properties": {"n": 2}})  # residual: properties.n > 1
+    assert plan["b"] == parse("properties.n > 1").ast  # the residual condition
     assert router.match({"type": "page", "event": "A"}) == ["a", "c"][1:]
     assert router.match({"type": "track", "event": "B", "properties": {"n": 0}}) == []
 
@@ -122,3 +122,15 @@ def test_plan_cache_is_bounded() -> None:
     for i in range(PLAN_CACHE_SIZE + 10):
         assert router.match({"type": "track", "event": f"E{i}"}) == (["t"] if "7" in str(i) else [])
     assert len(router._plans) <= PLAN_CACHE_SIZE
+
+
+def test_hot_plans_are_fused_into_one_function_with_the_same_answers() -> None:
+    router = Router(SUBSCRIPTIONS, fuse_after=3)
+    event = {"type": "track", "event": "Order Completed", "properties": {"total": 150, "email": "a@b.c"}}
+    other = {"type": "track", "event": "Order Completed", "properties": {"total": 5}}
+    plan = router._plans.get(("track", "Order Completed"))
+    assert plan is None
+    answers = [router.match(e) for e in (event, other, event, other, event, other)]
+    plan = router._plans[("track", "Order Completed")]
+    assert plan.select.__name__ == "_select"  # compiled
+    assert answers == [["order", "big_order", "any_with_email"], ["order"]] * 3
