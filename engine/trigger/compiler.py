@@ -74,11 +74,28 @@ def _expr(node: Node, src: _Source) -> str:
         return _match(node, src)
     if isinstance(node, Not):
         return f"(not {_expr(node.operand, src)})"
-    if isinstance(node, And):
-        return f"({_expr(node.left, src)} and {_expr(node.right, src)})"
-    if isinstance(node, Or):
-        return f"({_expr(node.left, src)} or {_expr(node.right, src)})"
+    if isinstance(node, And | Or):
+        # A chain a and b and c is one flat Python `and` (associative, same short-circuit order),
+        # which keeps long chains within Python's limit on nested parentheses.
+        word = " and " if isinstance(node, And) else " or "
+        return "(" + word.join(_expr(operand, src) for operand in _chain(node)) + ")"
     raise TypeError(f"not a trigger node: {node!r}")
+
+
+def _chain(node: And | Or) -> list[Node]:
+    """The operands of a chain of one operator, left to right: And(And(a, b), c) → [a, b, c]."""
+    operands: list[Node] = []
+    stack: list[Node] = [node]
+    kind = type(node)
+    while stack:
+        current = stack.pop()
+        if type(current) is kind:
+            assert isinstance(current, And | Or)
+            stack.append(current.right)
+            stack.append(current.left)
+        else:
+            operands.append(current)
+    return operands
 
 
 def _compare(node: Compare, src: _Source) -> str:

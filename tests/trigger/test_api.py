@@ -81,3 +81,11 @@ def test_not_of_negated_function_round_trips() -> None:
     node = Not(Contains(Field(("properties", "x")), "a", negated=True))
     assert parse(str(from_ast(node))).ast == node
     assert str(from_ast(node)) == 'not !contains(properties.x, "a")'
+
+
+def test_value_of_picks_the_kind_strictly() -> None:
+    assert Value.of(True) == Value("boolean", True)
+    assert Value.of(1) == Value("number", 1)
+    assert Value.of(None) == Value("null", None)
+    assert Value.of("1") == Value("string", "1")
+    assert Value.of(True) != Value.of(1)
