@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from engine.runtime import logs
+from engine.runtime import aio, logs
 from engine.runtime.config import InstanceConfig, load_config
 from engine.runtime.metrics import Registry
 from engine.runtime.pipeline import Pipeline
@@ -125,7 +125,7 @@ def _send(args: argparse.Namespace) -> int:
     try:
         enqueue(pipeline, queue, events, report)
         show = args.progress == "always" or (args.progress == "auto" and console.is_terminal)
-        asyncio.run(drain(pipeline, queue, report, console=console, progress=show))
+        aio.run(drain(pipeline, queue, report, console=console, progress=show))
     finally:
         queue.close()
         pipeline.close()
@@ -233,7 +233,7 @@ def _worker(args: argparse.Namespace) -> int:
         logs.event(log, logs.logging.INFO, "worker stopped")
 
     try:
-        asyncio.run(main())
+        aio.run(main())
     finally:
         queue.close()
         pipeline.close()
