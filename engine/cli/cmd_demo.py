@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import tempfile
 import time
 from collections.abc import Mapping
@@ -13,7 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from engine.runtime import logs
+from engine.runtime import aio, logs
 from engine.runtime.config import load_config
 from engine.runtime.pipeline import Pipeline
 from engine.runtime.send import SendReport, drain, enqueue, read_events
@@ -70,7 +69,7 @@ def _demo(args: argparse.Namespace) -> int:
             console.print(f"{len(events)} events from {folder / 'demo-events.jsonl'} → "
                           f"{report.deliveries} deliveries over {len(pipeline.subscriptions)} subscriptions")
             show = args.progress == "always" or (args.progress == "auto" and console.is_terminal)
-            asyncio.run(drain(pipeline, queue, report, console=console, progress=show))
+            aio.run(drain(pipeline, queue, report, console=console, progress=show))
             dead = queue.dlq_list(limit=1000)
         finally:
             queue.close()

@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from engine.runtime import logs
+from engine.runtime import aio, logs
 from engine.runtime.config import InstanceConfig, load_config
 from engine.runtime.metrics import Registry
 from engine.runtime.pipeline import Pipeline
@@ -125,7 +125,7 @@ def _send(args: argparse.Namespace) -> int:
     try:
         enqueue(pipeline, queue, events, report)
         show = args.progress == "always" or (args.progress == "auto" and console.is_terminal)
-        asyncio.run(drain(pipeline, queue, report, console=console, progress=show))
+        aio.run(drain(pipeline, queue, report, console=console, progress=show))
     finally:
         queue.close()
         pipeline.close()
@@ -211,23 +211,29 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    # A signal during start-up (loading specs) must stop the worker gracefully too.
+    early_stop: list[int] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: early_stop.append(signum))
     logs.configure(args.log_level.upper())
     config = load_config(args.config)
     pipeline = Pipeline.bind(config)
     queue = open_queue(config)
+    log = logs.logging.getLogger("engine.runtime.worker")
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        logs.event(logs.logging.getLogger("engine.runtime.worker"), logs.logging.INFO, "worker started",
-                   queue=str(config.queue.path))
+        if early_stop:
+            stop.set()
+        logs.event(log, logs.logging.INFO, "worker started", queue=str(config.queue.path))
         await make_worker(pipeline, queue).run(stop)
-        logs.event(logs.logging.getLogger("engine.runtime.worker"), logs.logging.INFO, "worker stopped")
+        logs.event(log, logs.logging.INFO, "worker stopped")
 
     try:
-        asyncio.run(main())
+        aio.run(main())
     finally:
         queue.close()
         pipeline.close()

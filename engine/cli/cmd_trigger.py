@@ -17,7 +17,7 @@ class _InputError(Exception):
     """Events that could not be read (bad JSON, not an object); reported without a traceback."""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = subparsers.add_parser("trigger", help="check and evaluate trigger expressions",
                                   description="Check and evaluate trigger expressions (docs/triggers.md).")
     commands = group.add_subparsers(dest="trigger_command", metavar="SUBCOMMAND")

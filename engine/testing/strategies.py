@@ -42,7 +42,7 @@ GLOBS: tuple[str, ...] = ("/checkout*", "*@example.com", "PRO-*", "*ro*", "a?b",
 TOP_LEVEL: tuple[str, ...] = ("type", "event", "name", "userId", "anonymousId", "messageId", "receivedAt")
 ROOTS: tuple[str, ...] = ("properties", "traits", "context")
 
-_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=8)
+_text = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=8)
 
 
 def strings() -> st.SearchStrategy[str]:

@@ -29,16 +29,17 @@ def resolve(event: Mapping[str, Any], fld: Field) -> Any:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """JSON numbers: exactly int or float (bool is an int subclass and is excluded)."""
+    return type(value) is int or type(value) is float
 
 
 def evaluate_leaf(node: Leaf, event: Mapping[str, Any]) -> bool:
     value = resolve(event, node.field)
     if isinstance(node, Contains):
-        return isinstance(value, str) and ((node.needle not in value) if node.negated
-                                           else (node.needle in value))
+        return type(value) is str and ((node.needle not in value) if node.negated
+                                       else (node.needle in value))
     if isinstance(node, Match):
-        if not isinstance(value, str):
+        if type(value) is not str:
             return False
         hit = glob_regex(node.pattern).match(value) is not None
         return not hit if node.negated else hit

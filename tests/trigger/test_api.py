@@ -21,7 +21,8 @@ def test_canonical_text_normalises_spacing_quotes_and_negation() -> None:
     assert str(parse('! contains(properties.x, "a")')) == '!contains(properties.x, "a")'
     assert str(parse("((type = \"a\" or type = \"b\")) and event = \"c\"")) == \
         '(type = "a" or type = "b") and event = "c"'
-    assert str(parse('type = "a" or (type = "b" or type = "c")')) == 'type = "a" or (type = "b" or type = "c")'
+    right_nested = 'type = "a" or (type = "b" or type = "c")'
+    assert str(parse(right_nested)) == right_nested
     assert str(parse("properties.n = 1E3")) == "properties.n = 1000.0"
     assert str(parse("properties.`order id` = 1")) == "properties.`order id` = 1"
     assert str(parse('properties.`null` = "a\\nb"')) == 'properties.`null` = "a\\nb"'
@@ -51,7 +52,8 @@ def test_warnings_are_positions_and_messages() -> None:
     assert (warning.line, warning.column) == (1, 12)
     assert "mixed without parentheses" in warning.message
     assert parse('(type = "a" or type = "b") and event = "x"').warnings == ()
-    kinds = [w.message for w in parse('not anonymousId = null and match(context.page.path, "/a*/b")').warnings]
+    text = 'not anonymousId = null and match(context.page.path, "/a*/b")'
+    kinds = [w.message for w in parse(text).warnings]
     assert any("no 'not'" in m for m in kinds)
     assert any("top level" in m for m in kinds)
     assert any("full glob" in m for m in kinds)
@@ -79,3 +81,11 @@ def test_not_of_negated_function_round_trips() -> None:
     node = Not(Contains(Field(("properties", "x")), "a", negated=True))
     assert parse(str(from_ast(node))).ast == node
     assert str(from_ast(node)) == 'not !contains(properties.x, "a")'
+
+
+def test_value_of_picks_the_kind_strictly() -> None:
+    assert Value.of(True) == Value("boolean", True)
+    assert Value.of(1) == Value("number", 1)
+    assert Value.of(None) == Value("null", None)
+    assert Value.of("1") == Value("string", "1")
+    assert Value.of(True) != Value.of(1)

@@ -68,10 +68,12 @@ def test_and_or_associate_and_commute(a: Node, b: Node, c: Node, event: dict[str
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(trigger_asts(max_leaves=5), min_size=1, max_size=12), st.lists(events(), min_size=1, max_size=6))
+@given(st.lists(trigger_asts(max_leaves=5), min_size=1, max_size=12),
+       st.lists(events(), min_size=1, max_size=6))
 def test_router_returns_exactly_the_matching_triggers(asts: list[Node], batch: list[dict[str, Any]]) -> None:
     compiled = {f"sub{i}": from_ast(ast) for i, ast in enumerate(asts)}
-    router = Router(compiled)
+    router, fused = Router(compiled), Router(compiled, fuse_after=1)
     for event in batch * 2:  # twice: the second pass runs from the plan cache
         expected = [key for key, trigger in compiled.items() if trigger.matches(event)]
         assert router.match(event) == expected
+        assert fused.match(event) == expected
