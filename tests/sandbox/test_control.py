@@ -119,3 +119,22 @@ def test_url_before_start_and_idempotent_stop() -> None:
     sb.stop()
     with pytest.raises(httpx.ConnectError):
         httpx.get(url + "/_sandbox/health")
+
+
+def test_data_file_errors_name_the_item(tmp_path: Path) -> None:
+    cases = {
+        "lists[0]: missing 'name'": {"lists": [{"id": 9}]},
+        "contacts[1]: email A@example.com belongs to two contacts": {
+            "contacts": [
+                {"identifiers": {"email": "a@example.com"}},
+                {"identifiers": {"email": "A@example.com"}},
+            ]
+        },
+        "contacts[0]: list 77 does not exist": {
+            "contacts": [{"identifiers": {"email": "a@example.com"}, "lists": [77]}]
+        },
+        "dataFields[0]: type must be one of": {"dataFields": [{"name": "X", "type": "Text"}]},
+    }
+    for message, doc in cases.items():
+        with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+            Sandbox(seed="empty", data=doc)
