@@ -51,7 +51,7 @@ print(len(sb.requests), flush=True)
 """
 
 
-def _config(tmp: Path, sandbox_url: str) -> Path:
+def _config(tmp: Path, sandbox_url: str, concurrency: int = 8) -> Path:
     subs = [
         {"name": "add", "action": "addContactToList",
          "mapping": {"listId": 1001, "emailIdentifier": {"@jmespath": "properties.email"},
@@ -72,7 +72,7 @@ def _config(tmp: Path, sandbox_url: str) -> Path:
            "settings": {"region": "r1", "username": "demo@apiconnector.com", "password": "demo-password"},
            "endpoint": sandbox_url, "server": {"write_keys": [KEY]},
            "queue": {"path": "bench.queue.sqlite", "synchronous": "full"},
-           "delivery": {"concurrency": 16, "batch_size": 200, "lease_seconds": 60},
+           "delivery": {"concurrency": concurrency, "batch_size": 200, "lease_seconds": 60},
            "rate_limit": {"requests_per_minute": 10_000_000},
            "subscriptions": subs}
     path = tmp / "bench.json"
@@ -90,6 +90,15 @@ def _events(n: int, run: str) -> list[dict[str, Any]]:
                     "properties": {"email": email, "first": f"N{i}",
                                    "phone": f"+44 7800 {100000 + i % 899999}"}})
     return out
+
+
+def _cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _read_url(proc: subprocess.Popen[str], pattern: str, stream: Any) -> str:
@@ -129,6 +138,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=0,
                         help="0: workers inside `serve`; N: `serve --no-workers` plus N "
                         "`ddengine worker` processes")
+    parser.add_argument("--concurrency", type=int, default=8, help="deliveries in flight per worker")
     args = parser.parse_args()
     environ = {**os.environ, "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryDirectory(prefix="ddengine-bench-") as tmp_name:
@@ -136,7 +146,7 @@ def main() -> int:
         sandbox = subprocess.Popen([sys.executable, "-c", _SANDBOX], cwd=ROOT, env=environ, text=True,
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         sandbox_url = _read_url(sandbox, r"(http://\S+)", sandbox.stdout)
-        cfg = _config(tmp, sandbox_url)
+        cfg = _config(tmp, sandbox_url, args.concurrency)
         extra = ["--no-workers"] if args.workers else []
         command = [sys.executable, "-m", "engine", "serve", "--config", str(cfg), "--port", "0",
                    "--log-level", "error", *extra]
@@ -148,12 +158,17 @@ def main() -> int:
         try:
             url = _read_url(serve, r"serving on (http://\S+)", serve.stderr)
             events = _events(args.events, run=str(int(time.time())))
+            procs = {"serve": serve, "sandbox": sandbox,
+                     **{f"worker {i + 1}": w for i, w in enumerate(workers)}}
+            time.sleep(1.0)  # let the workers finish starting up before counting their CPU
+            cpu_before = {name: _cpu(p.pid) for name, p in procs.items()}
             start = time.perf_counter()
             asyncio.run(_post_all(url, events, args.batch, args.clients))
             ingested = time.perf_counter() - start
             while queue.stats().pending:
                 time.sleep(0.02)
             elapsed = time.perf_counter() - start
+            cpu = {name: _cpu(p.pid) - cpu_before[name] for name, p in procs.items()}
             dead = queue.stats().dead
         finally:
             for proc in [serve, *workers]:
@@ -175,6 +190,11 @@ def main() -> int:
           f"({elapsed:.2f} s)")
     print(f"settled {delivered + dead}: delivered {delivered}, dead-lettered {dead}; none left queued")
     print(f"API calls per event: {calls / len(events):.2f} (reference: {reference / len(events):.2f})")
+    for name, seconds in cpu.items():
+        per_event = seconds / len(events) * 1000
+        if per_event:
+            print(f"CPU {name}: {per_event:.2f} ms per event "
+                  f"(one full core: {1000 / per_event:,.0f} events/s)")
     return 0 if delivered + dead == len(events) and dead == 0 else 1
 
 
