@@ -38,6 +38,7 @@ def _uvicorn_config(app: SandboxApp, host: str, port: int) -> uvicorn.Config:
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=2,
+        timeout_keep_alive=30,  # fewer close-while-reusing races for clients that pool connections
         server_header=False,
         date_header=True,
     )
