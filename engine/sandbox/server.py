@@ -173,6 +173,11 @@ class Sandbox:
         """Every API request received (last 100,000): method, path, query, json, status, time, user."""
         return self.core.requests()
 
+    @property
+    def request_count(self) -> int:
+        """API requests received since start/reset/clear (cheap: no copy of the log)."""
+        return self.core.log.total
+
     def clear_requests(self) -> None:
         self.core.clear_requests()
 
