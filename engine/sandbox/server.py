@@ -81,8 +81,9 @@ class Sandbox:
         *,
         data: str | Path | Mapping[str, Any] | None = None,
         request_log_size: int = 100_000,
+        faults: Mapping[str, Any] | None = None,
     ) -> None:
-        self.core = SandboxCore(seed, users, rate_limits, data, request_log_size)
+        self.core = SandboxCore(seed, users, rate_limits, data, request_log_size, faults)
         self.app = SandboxApp(self.core)
         self.host = host
         self.port = port
@@ -182,7 +183,8 @@ class Sandbox:
         self.core.clear_requests()
 
     def reset(self) -> None:
-        """Back to the seed; clears the request log, rate-limit counters and faults."""
+        """Back to the seed; clears the request log and rate-limit counters; faults return to those
+        given to the constructor (none by default)."""
         self.core.reset()
 
     # -- behaviour -----------------------------------------------------------------------------
