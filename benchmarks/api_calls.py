@@ -25,10 +25,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.sandbox import Sandbox
-
 from engine import load_destination
 from engine.errors import EngineError
+from engine.sandbox import Sandbox
 
 SETTINGS = {"region": "r1", "username": "demo@apiconnector.com", "password": "demo-password"}
 ACTIONS = ("addContactToList", "removeContactFromList", "enrolContact", "sendEmailCampaign", "sendSms",
