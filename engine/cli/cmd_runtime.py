@@ -185,6 +185,11 @@ def _serve(args: argparse.Namespace) -> int:
     if not args.no_workers:
         limiter = make_limiter(pipeline)
 
+        waited = getattr(limiter, "waited", None)
+        if waited is not None:
+            registry.gauge("ddengine_limiter_wait_seconds", "Seconds deliveries waited for the account's "
+                           "rate limiter.", lambda: {(): float(limiter.waited)})
+
         async def work(stop: asyncio.Event) -> None:
             await make_worker(pipeline, queue, limiter=limiter, metrics=registry).run(stop)
 
