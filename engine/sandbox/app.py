@@ -56,7 +56,7 @@ class SandboxApp:
     async def _api(self, scope: Scope, receive: Receive, send: Send) -> None:
         core = self.core
         method: str = scope["method"]
-        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("utf-8", "replace")
         segments = split_path(raw_path)
         family = family_of(segments)
         body_bytes = await _read_body(receive)
@@ -77,11 +77,11 @@ class SandboxApp:
 
         faults = core.faults
         if faults.active:
-            delay = faults.delay()
+            with core.lock:
+                delay = faults.delay()
+                action = faults.decide(method, path, route.template if route else None)
             if delay:
                 await asyncio.sleep(delay)
-            with core.lock:
-                action = faults.decide(method, path, route.template if route else None)
             if action is not None:
                 if action.drop:
                     self._log(method, raw_path, query, body_bytes, None, None)
