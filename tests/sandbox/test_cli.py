@@ -43,6 +43,18 @@ def test_cli_serves_and_stops_cleanly(sig: signal.Signals) -> None:
     assert "stopped" in err
 
 
+def test_cli_fault_options() -> None:
+    proc, url = _start("--fail-next", "GET /v2/programs=1:502", "--latency", "0.05")
+    try:
+        auth = ("demo@apiconnector.com", "demo-password")
+        assert httpx.get(url + "/v2/programs", auth=auth).status_code == 502
+        assert httpx.get(url + "/v2/programs", auth=auth).status_code == 200
+        assert httpx.get(url + "/_sandbox/faults").json()["latency"] == 0.05
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+
+
 def test_cli_empty_seed_with_user() -> None:
     proc, url = _start("--seed", "empty", "--user", "x@y.com:pw")
     try:
@@ -54,7 +66,15 @@ def test_cli_empty_seed_with_user() -> None:
 
 def test_cli_rejects_bad_options() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    for args in (["--rate-limit", "speed=3"], ["--user", "nopassword"], ["--data", "/nonexistent.json"]):
+    bad = (
+        ["--rate-limit", "speed=3"],
+        ["--user", "nopassword"],
+        ["--data", "/nonexistent.json"],
+        ["--fail-next", "GET /v2/programs"],
+        ["--error-rate", "2"],
+        ["--error-statuses", "x"],
+    )
+    for args in bad:
         done = subprocess.run(
             [sys.executable, "-m", "engine", "sandbox", *args],
             cwd=ROOT,

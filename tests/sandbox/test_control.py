@@ -70,6 +70,7 @@ def test_request_log_is_bounded() -> None:
         for i in range(5):
             c.get(f"/v2/programs?skip={i}")
         assert [e["query"]["skip"] for e in sb.requests] == ["2", "3", "4"]
+        assert sb.request_count == 5
 
 
 def test_empty_seed_and_data_file(tmp_path: Path) -> None:

@@ -82,3 +82,14 @@ def test_faults_over_http_control(sb: Sandbox) -> None:
     assert httpx.post(sb.url + "/_sandbox/faults", json={"error_rate": 2}).status_code == 400
     assert httpx.post(sb.url + "/_sandbox/faults", json={"bogus": 1}).status_code == 400
     assert httpx.delete(sb.url + "/_sandbox/faults").json()["fail_next"] == []
+
+
+def test_constructor_faults_survive_reset() -> None:
+    rule = {"endpoint": "GET /v2/programs", "count": 1, "status": 502}
+    with Sandbox(faults={"fail_next": [rule]}) as sb, httpx.Client(base_url=sb.url, auth=sb.auth) as c:
+        assert c.get("/v2/programs").status_code == 502
+        assert c.get("/v2/programs").status_code == 200
+        sb.reset()  # back to the constructor's faults, rule count restored
+        assert c.get("/v2/programs").status_code == 502
+    with pytest.raises(ValueError, match="error_rate"):
+        Sandbox(faults={"error_rate": -1})

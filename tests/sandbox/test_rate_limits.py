@@ -95,3 +95,12 @@ def test_property_exactly_budget_calls_succeed(
     assert statuses.count(200) == min(calls, budget)
     assert statuses == sorted(statuses)  # all successes come before the first 429
     assert remaining == [max(budget - i - 1, 0) for i in range(calls)]
+
+
+def test_invalid_json_counts_and_carries_headers(client: httpx.Client, sb: Sandbox) -> None:
+    sb.set_rate_limits({"high": 1})
+    bad = client.patch(
+        "/contacts/v3/email/a@example.com", content=b"{", headers={"content-type": "application/json"}
+    )
+    assert bad.status_code == 400 and bad.headers["x-ratelimit-remaining"] == "0"
+    assert client.get("/contacts/v3/contactId/1").status_code == 429

@@ -271,3 +271,23 @@ def test_marketing_sms(client: httpx.Client, sb: Sandbox) -> None:
         assert client.post("/v2/sms-messages/send-to/447700900001", json=body).status_code == 400
     assert client.post("/v2/sms-messages/send-to/+447700900001", json={"message": "x"}).status_code == 400
     assert client.post("/v2/sms-messages/send-to/12", json={"message": "x"}).status_code == 400
+
+
+def _recase(word: str, flips: list[bool]) -> str:
+    return "".join(c.upper() if flip else c.lower() for c, flip in zip(word, flips, strict=False))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(flips=st.lists(st.booleans(), min_size=12, max_size=12), as_text=st.booleans())
+def test_property_v2_keys_any_case_and_numeric_strings(
+    client: httpx.Client, flips: list[bool], as_text: bool
+) -> None:
+    """v2 binds keys case-insensitively and accepts numeric strings for integers."""
+    campaign = "3001" if as_text else 3001
+    body = {
+        _recase("campaignId", flips): campaign,
+        _recase("contactIds", flips[2:]): ["1"] if as_text else [1],
+    }
+    r = client.post("/v2/campaigns/send", json=body)
+    assert r.status_code == 202, (body, r.text)
+    assert r.json()["campaignId"] == 3001 and r.json()["contactIds"] == [1]
