@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from engine.execute import http11
 from engine.execute.render import RenderedRequest
 from engine.execute.response import Response, parse_body
 
@@ -16,10 +17,12 @@ _MAX_CLIENTS = 64
 #: Keep every connection we open alive: with httpx's default (20 idle of 100) a burst of concurrent
 #: requests keeps reopening connections.
 _LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=64, keepalive_expiry=30)
-#: httpcore's async pool scans every connection for every queued request, so a small pool of
-#: busy connections serves 32 concurrent actions faster than 64 mostly idle ones (measured:
-#: about 2x on benchmarks/mapping.py).
-_ASYNC_LIMITS = httpx.Limits(max_connections=16, max_keepalive_connections=16, keepalive_expiry=30)
+#: Async requests go through a pool of clients with ONE connection each, one request per client
+#: at a time: httpcore's async pool scans every connection (a poll() per connection) for every
+#: request it assigns, so one client shared by many tasks costs several times the CPU of a
+#: client per task. At most this many clients (= connections) per instance and event loop.
+_ASYNC_CLIENTS = 32
+_ASYNC_LIMITS = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=30)
 
 
 def _to_response(resp: httpx.Response) -> Response:
@@ -43,13 +46,57 @@ def _kwargs(req: RenderedRequest) -> dict[str, Any]:
     return kw
 
 
+class _AsyncPool:
+    """Single-connection clients handed to one request at a time (most recently used first, so
+    the warm connections keep being reused and the rest may expire)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
+        self.loop = loop
+        self.timeout = timeout
+        self.lean = http11.ConnectionPool(loop, timeout)
+        self._idle: list[httpx.AsyncClient] = []
+        self._all: list[httpx.AsyncClient] = []
+        self._slots = asyncio.Semaphore(_ASYNC_CLIENTS)
+
+    async def send(self, req: RenderedRequest) -> Response:
+        """Plain-http requests httpx would send byte for byte the same go through the lean
+        client; the rest through httpx."""
+        built = http11.build(req)
+        if built is None:
+            try:
+                resp = await self.request(req)
+            except httpx.HTTPError as exc:
+                return _failure(exc, self.timeout)
+            return _to_response(resp)
+        async with self._slots:
+            return await self.lean.send(*built)
+
+    async def request(self, req: RenderedRequest) -> httpx.Response:
+        async with self._slots:
+            if self._idle:
+                client = self._idle.pop()
+            else:
+                client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False, limits=_ASYNC_LIMITS)
+                self._all.append(client)
+            try:
+                return await client.request(req.method, req.url, **_kwargs(req))
+            finally:
+                self._idle.append(client)
+
+    async def aclose(self) -> None:
+        self.lean.close()
+        clients, self._all, self._idle = self._all, [], []
+        for client in clients:
+            await client.aclose()
+
+
 class Transport:
     """Pools httpx clients by instance key; closing the transport closes every client."""
 
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
         self._sync: OrderedDict[str, httpx.Client] = OrderedDict()
-        self._async: dict[tuple[int, str], tuple[asyncio.AbstractEventLoop, httpx.AsyncClient]] = {}
+        self._async: dict[tuple[int, str], _AsyncPool] = {}
         self._lock = threading.Lock()
 
     def _client(self, key: str) -> httpx.Client:
@@ -64,20 +111,20 @@ class Transport:
                 self._sync.move_to_end(key)
             return client
 
-    def _aclient(self, key: str) -> httpx.AsyncClient:
+    def _apool(self, key: str) -> _AsyncPool:
         loop = asyncio.get_running_loop()
+        pool = self._async.get((id(loop), key))
+        if pool is not None and pool.loop is loop:
+            return pool
         with self._lock:
             # Clients belong to the loop that opened their connections; forget those of dead loops.
-            for stale in [k for k, (lp, _) in self._async.items() if lp.is_closed()]:
+            for stale in [k for k, p in self._async.items() if p.loop.is_closed()]:
                 del self._async[stale]
-            entry = self._async.get((id(loop), key))
-            if entry is None or entry[0] is not loop:
-                entry = (
-                    loop,
-                    httpx.AsyncClient(timeout=self.timeout, follow_redirects=False, limits=_ASYNC_LIMITS),
-                )
-                self._async[(id(loop), key)] = entry
-            return entry[1]
+            pool = self._async.get((id(loop), key))
+            if pool is None or pool.loop is not loop:
+                pool = _AsyncPool(loop, self.timeout)
+                self._async[(id(loop), key)] = pool
+            return pool
 
     def send(self, key: str, req: RenderedRequest) -> Response:
         try:
@@ -87,11 +134,7 @@ class Transport:
         return _to_response(resp)
 
     async def asend(self, key: str, req: RenderedRequest) -> Response:
-        try:
-            resp = await self._aclient(key).request(req.method, req.url, **_kwargs(req))
-        except httpx.HTTPError as exc:
-            return _failure(exc, self.timeout)
-        return _to_response(resp)
+        return await self._apool(key).send(req)
 
     def close(self) -> None:
         with self._lock:
@@ -103,7 +146,7 @@ class Transport:
         self.close()
         loop = asyncio.get_running_loop()
         with self._lock:
-            mine = [k for k, (lp, _) in self._async.items() if lp is loop]
-            clients = [self._async.pop(k)[1] for k in mine]
-        for client in clients:
-            await client.aclose()
+            mine = [k for k, p in self._async.items() if p.loop is loop]
+            pools = [self._async.pop(k) for k in mine]
+        for pool in pools:
+            await pool.aclose()
