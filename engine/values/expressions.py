@@ -5,7 +5,7 @@ with the file, JSON path and column, and records which top-level context names (
 `steps.<name>` / `vars.<name>`) it reads so the loader can check references and cycles.
 
 Evaluation takes a shortcut for the shapes mappings use most (field chains, indexes, `||`,
-`&&`, `!`, function calls, `@`, literals, pipes and multi-selects): those nodes become plain
+`&&`, `!`, comparisons, function calls, `@`, literals, pipes and multi-selects): those nodes become plain
 Python closures with exactly JMESPath's semantics. Anything else runs on jmespath's own tree
 interpreter. Both paths share the engine's function library.
 """
@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 import jmespath
 from jmespath import exceptions as jexc
 from jmespath.visitor import TreeInterpreter
+from jmespath.visitor import _is_comparable as _jmespath_comparable
 
 from engine.errors import PayloadValidationError, Problem, SpecError
 from engine.values.functions import ENGINE_FUNCTIONS, FunctionError, function_arity, is_falsy
@@ -284,6 +285,9 @@ def _b_subexpression(node: Node) -> Evaluator | None:
     # Only field/index steps may short-circuit on null; anything else must see the null.
     if not all(c.get("type") in ("field", "index_expression") for c in node["children"][1:]):
         return None
+    names = _field_names(node)
+    if names is not None:
+        return _field_chain(names)
     if len(parts) == 2:
         first, second = parts
 
@@ -297,6 +301,57 @@ def _b_subexpression(node: Node) -> Evaluator | None:
             value = part(value)
             if value is None:
                 return None
+        return value
+    return chain
+
+
+def _field_names(node: Node) -> list[str] | None:
+    """`a.b.c` → ["a", "b", "c"] when the chain is made of plain fields only."""
+    kind = node.get("type")
+    if kind == "field":
+        return [node["value"]]
+    if kind != "subexpression":
+        return None
+    names: list[str] = []
+    for child in node["children"]:
+        part = _field_names(child)
+        if part is None:
+            return None
+        names.extend(part)
+    return names
+
+
+def _field_chain(names: list[str]) -> Evaluator:
+    """One closure for a whole field chain (the most common expression): no call per field."""
+    if len(names) == 2:
+        first, second = names
+
+        def two(value: Any) -> Any:
+            if isinstance(value, dict):
+                value = value.get(first)
+                if isinstance(value, dict):
+                    return value.get(second)
+            return None
+        return two
+    if len(names) == 3:
+        first, second, third = names
+
+        def three(value: Any) -> Any:
+            if isinstance(value, dict):
+                value = value.get(first)
+                if isinstance(value, dict):
+                    value = value.get(second)
+                    if isinstance(value, dict):
+                        return value.get(third)
+            return None
+        return three
+    steps = tuple(names)
+
+    def chain(value: Any) -> Any:
+        for name in steps:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(name)
         return value
     return chain
 
@@ -362,6 +417,31 @@ def _b_not(node: Node) -> Evaluator | None:
     return negate
 
 
+#: jmespath's own comparison functions, so the fast path cannot drift from its quirks
+#: (``0 == false`` is false, ordering only between numbers or strings, else null).
+_COMPARE = TreeInterpreter.COMPARATOR_FUNC
+
+
+def _b_comparator(node: Node) -> Evaluator | None:
+    parts = _children(node)
+    if parts is None or node["value"] not in _COMPARE:
+        return None
+    left, right = parts
+    compare = _COMPARE[node["value"]]
+    if node["value"] in TreeInterpreter._EQUALITY_OPS:
+
+        def equality(value: Any) -> Any:
+            return compare(left(value), right(value))
+        return equality
+
+    def ordering(value: Any) -> Any:
+        a, b = left(value), right(value)
+        if not (_jmespath_comparable(a) and _jmespath_comparable(b)):
+            return None
+        return compare(a, b)
+    return ordering
+
+
 def _b_pipe(node: Node) -> Evaluator | None:
     parts = _children(node)
     if parts is None:
@@ -411,12 +491,14 @@ def _b_multi_select_list(node: Node) -> Evaluator | None:
 _BUILDERS: dict[str, Callable[[Node], Evaluator | None]] = {
     "field": _b_field,
     "current": _b_current,
+    "identity": _b_current,
     "literal": _b_literal,
     "subexpression": _b_subexpression,
     "index_expression": _b_index_expression,
     "or_expression": _b_or,
     "and_expression": _b_and,
     "not_expression": _b_not,
+    "comparator": _b_comparator,
     "pipe": _b_pipe,
     "function_expression": _b_function,
     "multi_select_dict": _b_multi_select_dict,
