@@ -51,7 +51,7 @@ _MAX_IDLE_PER_HOST = 64
 class _Target:
     """What the URL regex found, parsed once per distinct base URL."""
 
-    __slots__ = ("key", "host_header", "path")
+    __slots__ = ("host_header", "key", "path")
 
     def __init__(self, host: str, port: int, host_header: str, path: str) -> None:
         self.key = (host, port)
@@ -71,9 +71,11 @@ def _target(url: str) -> _Target | None:
     if match is not None:
         host = match["host"].lower()
         port = int(match["port"]) if match["port"] else 80
-        if port <= 65535 and host and not host.startswith(".") and ".." not in host:
+        path = match["path"] or "/"
+        dotted = any(part in (".", "..") for part in path.split("/"))  # httpx would remove them
+        if port <= 65535 and host and not host.startswith(".") and ".." not in host and not dotted:
             host_header = host if port == 80 else f"{host}:{port}"
-            target = _Target(host, port, host_header, match["path"] or "/")
+            target = _Target(host, port, host_header, path)
     if len(_targets) < 4096:
         _targets[url] = target
     return target
@@ -88,7 +90,8 @@ def build(req: RenderedRequest) -> tuple[tuple[str, int], bytes] | None:
     """The connection key and the request's bytes, or None when httpx must send it.
 
     Header order and spelling follow httpx: ``Host``, its defaults not overridden by the
-    caller, the caller's headers as given, then ``Content-Length`` / ``Content-Type``.
+    caller, the caller's headers as given, then ``Content-Length`` / ``Content-Type`` (an
+    empty POST/PUT/PATCH gets ``Content-Length: 0`` right after ``Host``).
     """
     if req.method == "HEAD" or not _TOKEN.match(req.method):
         return None
@@ -119,6 +122,8 @@ def build(req: RenderedRequest) -> tuple[tuple[str, int], bytes] | None:
         lines.append(f"Content-Length: {len(body)}")
         if "content-type" not in given:
             lines.append("Content-Type: application/json")
+    elif req.method in ("POST", "PUT", "PATCH"):
+        lines.insert(2, "Content-Length: 0")  # httpx announces the empty body right after Host
     lines.append("\r\n")
     return target.key, "\r\n".join(lines).encode("latin-1") + body
 

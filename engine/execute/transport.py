@@ -1,8 +1,15 @@
-"""HTTP on httpx: one pooled client per destination instance (base URL + credentials), sync and async."""
+"""HTTP for the executor: pooled connections per destination instance (base URL + credentials).
+
+Sync requests use one httpx client per instance. Async requests use, per instance and event
+loop, a pool of connections each serving one request at a time: plain-``http`` requests go
+through the lean client in `engine.execute.http11` (same bytes on the wire as httpx), the rest
+(TLS, anything it cannot send identically) through single-connection httpx clients.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -57,6 +64,7 @@ class _AsyncPool:
         self._idle: list[httpx.AsyncClient] = []
         self._all: list[httpx.AsyncClient] = []
         self._slots = asyncio.Semaphore(_ASYNC_CLIENTS)
+        self._tls: ssl.SSLContext | None = None
 
     async def send(self, req: RenderedRequest) -> Response:
         """Plain-http requests httpx would send byte for byte the same go through the lean
@@ -76,7 +84,10 @@ class _AsyncPool:
             if self._idle:
                 client = self._idle.pop()
             else:
-                client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False, limits=_ASYNC_LIMITS)
+                if self._tls is None:  # building one costs ~20 ms: share it between the clients
+                    self._tls = httpx.create_ssl_context()
+                client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False, limits=_ASYNC_LIMITS,
+                                           verify=self._tls)
                 self._all.append(client)
             try:
                 return await client.request(req.method, req.url, **_kwargs(req))

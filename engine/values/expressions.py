@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from numbers import Number
 from typing import Any, NamedTuple
 
 import jmespath
 from jmespath import exceptions as jexc
 from jmespath.visitor import TreeInterpreter
-from jmespath.visitor import _is_comparable as _jmespath_comparable
 
 from engine.errors import PayloadValidationError, Problem, SpecError
 from engine.values.functions import ENGINE_FUNCTIONS, FunctionError, function_arity, is_falsy
@@ -418,8 +418,13 @@ def _b_not(node: Node) -> Evaluator | None:
 
 
 #: jmespath's own comparison functions, so the fast path cannot drift from its quirks
-#: (``0 == false`` is false, ordering only between numbers or strings, else null).
+#: (``0 == false`` is false); ordering compares only numbers and strings, else gives null.
 _COMPARE = TreeInterpreter.COMPARATOR_FUNC
+
+
+def _orderable(value: Any) -> bool:
+    """jmespath's rule for `<`, `<=`, `>`, `>=` operands: a number (not a boolean) or a string."""
+    return isinstance(value, str) or (isinstance(value, Number) and not isinstance(value, bool))
 
 
 def _b_comparator(node: Node) -> Evaluator | None:
@@ -428,7 +433,7 @@ def _b_comparator(node: Node) -> Evaluator | None:
         return None
     left, right = parts
     compare = _COMPARE[node["value"]]
-    if node["value"] in TreeInterpreter._EQUALITY_OPS:
+    if node["value"] in ("eq", "ne"):
 
         def equality(value: Any) -> Any:
             return compare(left(value), right(value))
@@ -436,7 +441,7 @@ def _b_comparator(node: Node) -> Evaluator | None:
 
     def ordering(value: Any) -> Any:
         a, b = left(value), right(value)
-        if not (_jmespath_comparable(a) and _jmespath_comparable(b)):
+        if not (_orderable(a) and _orderable(b)):
             return None
         return compare(a, b)
     return ordering
