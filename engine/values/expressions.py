@@ -463,7 +463,58 @@ def _b_function(node: Node) -> Evaluator | None:
         return None
     name = node["value"]
     call = ENGINE_FUNCTIONS.call_function
+    checked = _checked_call(name, args)
+    if checked is not None:
+        return checked
     return lambda value: call(name, [arg(value) for arg in args])
+
+
+def _checked_call(name: str, args: list[Evaluator]) -> Evaluator | None:
+    """A call whose argument type check is decided once, not per event.
+
+    jmespath re-parses every argument's type list on each call; here the allowed Python type
+    names are computed at compile time. When an argument's type is not allowed, the generic
+    `call_function` runs so the error is jmespath's own. Variadic functions and typed-array
+    arguments keep the generic path.
+    """
+    spec = ENGINE_FUNCTIONS.FUNCTION_TABLE.get(name)
+    if spec is None:
+        return None
+    signature = spec["signature"]
+    if not signature or signature[-1].get("variadic") or len(signature) != len(args):
+        return None
+    allowed: list[frozenset[str] | None] = []
+    for parameter in signature:
+        types = parameter.get("types")
+        if not types:
+            allowed.append(None)
+            continue
+        pytypes, subtypes = ENGINE_FUNCTIONS._get_allowed_pytypes(types)
+        if subtypes:
+            return None
+        allowed.append(frozenset(pytypes))
+    function = spec["function"]
+    call = ENGINE_FUNCTIONS.call_function
+    owner = ENGINE_FUNCTIONS
+    if len(args) == 1:
+        (arg,) = args
+        (ok,) = allowed
+
+        def one(value: Any) -> Any:
+            resolved = arg(value)
+            if ok is not None and type(resolved).__name__ not in ok:
+                return call(name, [resolved])
+            return function(owner, resolved)
+        return one
+    checks = list(zip(args, allowed, strict=True))
+
+    def many(value: Any) -> Any:
+        resolved = [arg(value) for arg, _ in checks]
+        for item, (_, ok) in zip(resolved, checks, strict=True):
+            if ok is not None and type(item).__name__ not in ok:
+                return call(name, resolved)
+        return function(owner, *resolved)
+    return many
 
 
 def _b_multi_select_dict(node: Node) -> Evaluator | None:

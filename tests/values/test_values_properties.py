@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 from engine.errors import PayloadValidationError
 from engine.values import compile_jmespath, compile_value
 from engine.values.expressions import _fast
-from engine.values.functions import ENGINE_FUNCTIONS
+from engine.values.functions import ENGINE_FUNCTIONS, FunctionError
 from engine.values.mapping import coercer_for
 from engine.values.schema import FORMAT_CHECKER, SchemaValidator
 
@@ -100,19 +100,25 @@ EXPRESSIONS = [
     "a == b", "a != b", "a < b", "a <= b", "a > b", "a >= b", "a == `0`", "a != `false`",
     "a.b == 'x' && c || b", "a == 'x' && b || c", "!(a == b)", "a > `1` || b < `0`",
     "a && b && c", "a || b || c", "!a && !b", "!(a || b)", "a == `[1]`", "a == `{\"a\": 1}`",
+    # function calls with argument types checked at compile time (errors must stay jmespath's)
+    "phone(a)", "lower(a)", "digits(a.b)", "abs(a)", "contains(a, b)", "starts_with(a, 'x')",
+    "keys(a)", "join(', ', a)", "max(a)", "to_string(a)",
 ]
-data = st.recursive(st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from(["", "x"]),
+data = st.recursive(st.none() | st.booleans() | st.integers(-3, 3)
+                    | st.sampled_from(["", "x", "Ab", "+44 7700 900123"]),
                     lambda inner: st.lists(inner, max_size=3)
                     | st.dictionaries(st.sampled_from(["a", "b", "c"]), inner, max_size=3), max_leaves=10)
+#: Mostly objects at the top, where the expressions' fields are found.
+contexts = st.dictionaries(st.sampled_from(["a", "b", "c"]), data, max_size=3) | data
 
 
-@settings(max_examples=600, deadline=None)
-@given(st.sampled_from(EXPRESSIONS), data)
+@settings(max_examples=800, deadline=None)
+@given(st.sampled_from(EXPRESSIONS), contexts)
 def test_fast_evaluator_matches_jmespath(expr: str, value: Any) -> None:
     options = jmespath.Options(custom_functions=ENGINE_FUNCTIONS)
     try:
         expected: Any = jmespath.search(expr, value, options=options)
-    except (jmespath.exceptions.JMESPathError, TypeError) as exc:  # TypeError: 1 < "x" in jmespath
+    except (jmespath.exceptions.JMESPathError, FunctionError, TypeError) as exc:  # TypeError: 1 < "x"
         expected = type(exc)
     try:
         actual: Any = compile_jmespath(expr).search(value)
