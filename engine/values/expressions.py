@@ -483,13 +483,18 @@ def _checked_call(name: str, args: list[Evaluator]) -> Evaluator | None:
     signature = spec["signature"]
     if not signature or signature[-1].get("variadic") or len(signature) != len(args):
         return None
+    # jmespath's own type-name table, so the check cannot drift from its `_type_check_single`
+    # (when a future jmespath lacks it, calls keep the generic path).
+    pytypes_of = getattr(ENGINE_FUNCTIONS, "_get_allowed_pytypes", None)
+    if pytypes_of is None:
+        return None
     allowed: list[frozenset[str] | None] = []
     for parameter in signature:
         types = parameter.get("types")
         if not types:
             allowed.append(None)
             continue
-        pytypes, subtypes = ENGINE_FUNCTIONS._get_allowed_pytypes(types)
+        pytypes, subtypes = pytypes_of(types)
         if subtypes:
             return None
         allowed.append(frozenset(pytypes))
