@@ -49,7 +49,7 @@ _MAX_IDLE_PER_HOST = 64
 
 
 class _Target:
-    """What the URL regex found, parsed once per distinct base URL."""
+    """Where an eligible request goes: connection key, Host header value, request path."""
 
     __slots__ = ("host_header", "key", "path")
 
@@ -59,26 +59,18 @@ class _Target:
         self.path = path
 
 
-_targets: dict[str, _Target | None] = {}
-
-
 def _target(url: str) -> _Target | None:
-    found = _targets.get(url, False)
-    if found is not False:
-        return found  # type: ignore[return-value]
+    """Host, port and path of an eligible URL (request URLs differ per event: no cache)."""
     match = _URL.match(url)
-    target = None
-    if match is not None:
-        host = match["host"].lower()
-        port = int(match["port"]) if match["port"] else 80
-        path = match["path"] or "/"
-        dotted = any(part in (".", "..") for part in path.split("/"))  # httpx would remove them
-        if port <= 65535 and host and not host.startswith(".") and ".." not in host and not dotted:
-            host_header = host if port == 80 else f"{host}:{port}"
-            target = _Target(host, port, host_header, path)
-    if len(_targets) < 4096:
-        _targets[url] = target
-    return target
+    if match is None:
+        return None
+    host = match["host"].lower()
+    port = int(match["port"]) if match["port"] else 80
+    path = match["path"] or "/"
+    dotted = any(part in (".", "..") for part in path.split("/"))  # httpx would remove them
+    if port > 65535 or host.startswith(".") or ".." in host or dotted:
+        return None
+    return _Target(host, port, host if port == 80 else f"{host}:{port}", path)
 
 
 def _query_text(query: dict[str, Any]) -> str | None:
