@@ -11,8 +11,8 @@ EVENT = {"type": "track", "event": "Add Contact to List", "userId": "u1",
 
 def test_plan_shows_a_placeholder_for_a_body_built_from_an_earlier_response() -> None:
     dest = engine.load_destination("dotdigital")
-    planned = dest.plan("addContactToList", EVENT, settings=SETTINGS,
-                        mapping={"listId": 1001, "dataFields": {"FIRSTNAME": {"@jmespath": "traits.firstName"}}})
+    mapping = {"listId": 1001, "dataFields": {"FIRSTNAME": {"@jmespath": "traits.firstName"}}}
+    planned = dest.plan("addContactToList", EVENT, settings=SETTINGS, mapping=mapping)
     assert [p.step for p in planned][-2:] == ["fields", "contact"]
     contact = planned[-1]
     assert contact.method == "PATCH"
