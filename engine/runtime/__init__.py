@@ -1,0 +1,1 @@
+"""The delivery runtime: instance config, queue, workers, retries."""
