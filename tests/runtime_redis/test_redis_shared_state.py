@@ -169,3 +169,22 @@ def test_server_fixture_is_persistent(redis_server: RedisServer) -> None:
     config = redis_server.client().config_get("append*")
     assert config["appendonly"] == "yes"
     assert config["appendfsync"] == "always"
+
+
+def test_limiter_pause_holds_every_instance(redis_url: str, redis_ns: str) -> None:
+    one = RedisLimiter(redis_url, "paused", per_minute=6000, burst=5, namespace=redis_ns)
+    two = RedisLimiter(redis_url, "paused", per_minute=6000, burst=5, namespace=redis_ns)
+    one.pause(0.4)
+    wait = two.try_acquire()
+    assert 0.3 < wait <= 0.4
+    t0 = time.monotonic()
+    two.acquire()
+    assert time.monotonic() - t0 > 0.3
+    one.pause(0)  # no-op
+
+
+def test_limiter_restarts_empty_after_a_pause(redis_url: str, redis_ns: str) -> None:
+    limiter = RedisLimiter(redis_url, "slow", per_minute=61, burst=1, namespace=redis_ns)  # 1/s
+    limiter.pause(0.2)
+    time.sleep(0.25)
+    assert limiter.try_acquire() > 0.5  # no burst right after the pause

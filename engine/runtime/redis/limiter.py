@@ -33,9 +33,13 @@ local capacity = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts', 'paused')
 local tokens = tonumber(state[1])
 local ts = tonumber(state[2])
+local paused = tonumber(state[3]) or 0
+if paused > now then
+  return string.format('%.6f', (paused - now) / 1000000)
+end
 if tokens == nil or ts == nil then
   tokens = capacity
   ts = now
@@ -53,6 +57,23 @@ end
 redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', string.format('%.0f', ts))
 redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000) + 1000)
 return string.format('%.6f', wait)
+"""
+
+# KEYS[1] bucket hash; ARGV: seconds to hold every caller. Empties the bucket too, so the
+# requests after the pause start at the refill rate instead of a burst.
+_PAUSE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local until_us = now + math.floor(tonumber(ARGV[1]) * 1000000)
+local paused = tonumber(redis.call('HGET', KEYS[1], 'paused')) or 0
+if until_us > paused then
+  redis.call('HSET', KEYS[1], 'paused', string.format('%.0f', until_us), 'tokens', '0',
+             'ts', string.format('%.0f', until_us))
+  local ttl = redis.call('PTTL', KEYS[1])
+  local need = math.ceil((until_us - now) / 1000) + 1000
+  if ttl < need then redis.call('PEXPIRE', KEYS[1], need) end
+end
+return 1
 """
 
 _AsyncPair = tuple[aredis.Redis, AsyncScript]
@@ -131,6 +152,11 @@ class RedisLimiter:
                 found = (client, client.register_script(_SCRIPT))
                 self._async[loop] = found
             return found
+
+    def pause(self, seconds: float) -> None:
+        """Hold every caller of this account, in every process, for `seconds` (a 429 got through)."""
+        if seconds > 0:
+            self._client.eval(_PAUSE, 1, self.key, seconds)
 
     def reset(self) -> None:
         """Forget the bucket (it starts full again); for tests and maintenance."""
