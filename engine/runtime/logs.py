@@ -27,8 +27,8 @@ class Masker:
                                reverse=True)
 
     def add(self, secrets: Iterable[str]) -> None:
-        self._secrets = sorted(set(self._secrets) | {s for s in secrets if isinstance(s, str) and len(s) >= 3},
-                               key=len, reverse=True)
+        fresh = {s for s in secrets if isinstance(s, str) and len(s) >= 3}
+        self._secrets = sorted(set(self._secrets) | fresh, key=len, reverse=True)
 
     def text(self, value: str) -> str:
         for secret in self._secrets:
@@ -55,8 +55,9 @@ class JsonFormatter(logging.Formatter):
         self.masker = masker
 
     def format(self, record: logging.LogRecord) -> str:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         data: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "ts": f"{stamp}.{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),

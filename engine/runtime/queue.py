@@ -114,6 +114,10 @@ class DeliveryQueue(Protocol):
         """The delivery succeeded: forget it."""
         ...
 
+    def ack_many(self, leases: Sequence[Lease]) -> int:
+        """Ack several leases at once (one durable write); returns how many were still held."""
+        ...
+
     def retry(self, lease: Lease, delay: float, error: Mapping[str, Any]) -> bool:
         """Make the delivery ready again after `delay` seconds, counting one more attempt."""
         ...

@@ -1,0 +1,210 @@
+"""Bind an instance config to its destination: actions checked, triggers compiled, one router.
+
+Everything that can be wrong in a config is found here, before any event flows, and reported
+as a `ConfigError` pointing at the subscription and field.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from engine._resources import specs_dir
+from engine.errors import ConfigError, SpecError, TriggerSyntaxError
+from engine.runtime.config import (
+    InstanceConfig,
+    SubscriptionConfig,
+    check_endpoint,
+    destination_hosts,
+    json_path,
+)
+from engine.runtime.logs import Masker, masker
+
+
+@dataclass
+class Pipeline:
+    """A config bound to a loaded destination; routes events and delivers one subscription."""
+
+    config: InstanceConfig
+    destination: Any
+    router: Any
+    subscriptions: dict[str, SubscriptionConfig] = field(default_factory=dict)
+    masker: Masker = field(default_factory=masker)
+
+    @classmethod
+    def bind(cls, config: InstanceConfig, *, destination: Any = None) -> Pipeline:
+        import engine
+        from engine.trigger import Router
+
+        load_destination = engine.load_destination
+
+        if destination is None:
+            try:
+                destination = load_destination(config.destination_ref())
+            except SpecError as exc:
+                if exc.file is None or "not found" in str(exc).lower():
+                    raise ConfigError(str(exc), file=config.file, path="$.destination") from None
+                raise
+        _check_settings(config, destination)
+        _check_count(config, destination)
+        check_endpoint(config, _allowed_hosts(config, destination))
+        triggers: dict[str, Any] = {}
+        enabled: dict[str, SubscriptionConfig] = {}
+        for sub in config.subscriptions:
+            action = _action(config, destination, sub)
+            _check_mapping(config, sub, action)
+            triggers_text = sub.trigger or action.default_trigger
+            triggers[sub.name] = _trigger(config, sub, triggers_text)
+            if sub.enabled:
+                enabled[sub.name] = sub
+        router = Router({name: trig for name, trig in triggers.items() if name in enabled})
+        pipe = cls(config=config, destination=destination, router=router, subscriptions=enabled)
+        pipe.masker.add(pipe.secret_values())
+        return pipe
+
+    # -- routing and delivery --------------------------------------------------------------
+    def route(self, event: Mapping[str, Any]) -> list[str]:
+        """Names of the enabled subscriptions whose trigger matches the event."""
+        return list(self.router.match(event))
+
+    async def deliver(self, subscription: str, event: Mapping[str, Any], *, limiter: Any) -> Any:
+        """Run the subscription's action on the event (raises engine errors on failure)."""
+        sub = self.subscriptions.get(subscription)
+        if sub is None:
+            raise ConfigError(f"subscription {subscription!r} is no longer enabled in the config",
+                              file=self.config.file, path="$.subscriptions")
+        return await self.destination.arun_action(
+            sub.action, dict(event), settings=self.config.settings, mapping=sub.mapping,
+            base_url=self.config.endpoint, limiter=limiter)
+
+    def plan(self, subscription: str, event: Mapping[str, Any]) -> list[Any]:
+        sub = self.subscriptions[subscription]
+        return list(self.destination.plan(sub.action, dict(event), settings=self.config.settings,
+                                          mapping=sub.mapping, base_url=self.config.endpoint))
+
+    def mask(self, obj: Any) -> Any:
+        """Secrets out: the destination's own masking, then every known secret string."""
+        # Masking must never fail a delivery; the masker below still runs.
+        with contextlib.suppress(Exception):
+            obj = self.destination.mask_secrets(obj, self.config.settings)
+        return self.masker(obj)
+
+    def secret_values(self) -> set[str]:
+        schema = getattr(self.destination, "settings_schema", {}) or {}
+        props = schema.get("properties", {}) if isinstance(schema, Mapping) else {}
+        secrets = {str(self.config.settings[k]) for k, p in props.items()
+                   if isinstance(p, Mapping) and p.get("writeOnly") and self.config.settings.get(k)}
+        secrets.update(self.config.write_keys)
+        return secrets
+
+    def rate_limit(self) -> float | None:
+        """Requests per minute for the account: the config's, else the destination's hint."""
+        if self.config.requests_per_minute:
+            return self.config.requests_per_minute
+        hint = getattr(self.destination, "rate_limit", None)
+        if isinstance(hint, Mapping):
+            value = hint.get("requests_per_minute")
+            return float(value) if value else None
+        return float(hint) if isinstance(hint, int | float) and hint > 0 else None
+
+    def close(self) -> None:
+        close = getattr(self.destination, "close", None)
+        if callable(close):
+            close()
+
+
+def _action(config: InstanceConfig, destination: Any, sub: SubscriptionConfig) -> Any:
+    actions = destination.actions
+    if sub.action not in actions:
+        known = ", ".join(sorted(actions))
+        raise ConfigError(f"unknown action {sub.action!r} (this destination has: {known})",
+                          file=config.file, path=f"{sub.path}.action")
+    return actions[sub.action]
+
+
+def _trigger(config: InstanceConfig, sub: SubscriptionConfig, text: str) -> Any:
+    from engine.trigger import parse
+
+    try:
+        return parse(text)
+    except TriggerSyntaxError as exc:
+        where = "trigger" if sub.trigger else "action default trigger"
+        raise ConfigError(f"{where}: {exc}", file=config.file, path=f"{sub.path}.trigger",
+                          line=exc.line, column=exc.column) from None
+
+
+def _check_mapping(config: InstanceConfig, sub: SubscriptionConfig, action: Any) -> None:
+    if not sub.mapping:
+        return
+    props = (action.fields or {}).get("properties", {})
+    for key, raw in sub.mapping.items():
+        path = f"{sub.path}.mapping.{key}"
+        if key not in props:
+            raise ConfigError(f"unknown field {key!r} for action {sub.action} (fields: "
+                              f"{', '.join(sorted(props))})", file=config.file, path=path)
+        try:
+            from engine.values import compile_value
+        except ImportError:  # the values package is not merged yet: the executor will check
+            continue
+        try:
+            compile_value(raw, file=config.file, path=path)
+        except SpecError as exc:
+            raise ConfigError(exc.reason, file=config.file, path=exc.path or path,
+                              line=exc.line, column=exc.column) from None
+
+
+def _check_settings(config: InstanceConfig, destination: Any) -> None:
+    schema = getattr(destination, "settings_schema", None)
+    if not schema:
+        return
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config.settings), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        best = jsonschema.exceptions.best_match(errors)
+        path = json_path(["settings", *best.absolute_path])
+        # Never echo the offending value: it may be a password.
+        message = best.message if best.validator in {"required", "additionalProperties"} else \
+            f"does not satisfy {best.validator!r} ({_describe(best.validator, best.validator_value)})"
+        raise ConfigError(message, file=config.file, path=path)
+
+
+def _describe(keyword: object, value: Any) -> str:
+    if keyword == "enum":
+        return "one of " + ", ".join(json.dumps(v) for v in value)
+    return f"{keyword}: {json.dumps(value, default=str)}"
+
+
+def _check_count(config: InstanceConfig, destination: Any) -> None:
+    limit = getattr(destination, "max_subscriptions", None)
+    if isinstance(limit, int) and len(config.subscriptions) > limit:
+        raise ConfigError(f"{destination.name} allows at most {limit} subscriptions, "
+                          f"this config has {len(config.subscriptions)}", file=config.file,
+                          path="$.subscriptions")
+
+
+def _allowed_hosts(config: InstanceConfig, destination: Any) -> set[str]:
+    base_url = _raw_base_url(config, destination)
+    schema = getattr(destination, "settings_schema", {}) or {}
+    return destination_hosts(base_url, schema, config.settings)
+
+
+def _raw_base_url(config: InstanceConfig, destination: Any) -> Any:
+    for attr in ("base_url_template", "raw_base_url"):
+        value = getattr(destination, attr, None)
+        if value is not None:
+            return value
+    spec = getattr(destination, "spec", None) or getattr(destination, "raw", None)
+    if isinstance(spec, Mapping) and "base_url" in spec:
+        return spec["base_url"]
+    ref = config.destination_ref()
+    folder = Path(ref) if isinstance(ref, Path) else specs_dir() / str(getattr(destination, "slug", ref))
+    try:
+        return json.loads((folder / "destination.json").read_text("utf-8")).get("base_url")
+    except (OSError, ValueError):
+        return None
