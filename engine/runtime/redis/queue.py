@@ -453,10 +453,17 @@ def _dead_letter(dlq_id: str, record: Mapping[str, Any]) -> DeadLetter:
                       failed_at=float(record["failed_at"]), enqueued_at=float(record["enqueued_at"]))
 
 
-def open_redis_queue(url: str | None, *, dedupe_window: float = 86400.0,
-                     namespace: str = "ddengine") -> RedisQueue:
-    """The queue named by an instance config's `"queue": {"backend": "redis", "url": ...}`."""
+def open_redis_queue(url: str | None, *, dedupe_window: float = 86400.0, namespace: str = "ddengine",
+                     file: str | None = None) -> RedisQueue:
+    """The queue named by an instance config's `"queue": {"backend": "redis", "url": ...}`.
+
+    Two instances sharing one Redis server use different database numbers in their URLs.
+    """
     if not url:
         raise ConfigError('queue.url is required when queue.backend is "redis" '
-                          '(e.g. "redis://127.0.0.1:6379/0")', path="$.queue.url")
+                          '(e.g. "redis://127.0.0.1:6379/0")', file=file, path="$.queue.url")
+    try:
+        _check(url)
+    except ConfigError as exc:
+        raise ConfigError(exc.reason, file=file, path="$.queue.url") from None
     return RedisQueue(url, namespace=namespace, dedupe_window=dedupe_window)
