@@ -1,0 +1,35 @@
+"""Replace secret setting values with ``***`` anywhere in a JSON-like object or string."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+MASK = "***"
+#: Secrets shorter than this are masked only where a whole string equals them: replacing every
+#: occurrence of a one-letter "secret" would garble unrelated text and still reveal nothing useful.
+MIN_SUBSTRING_SECRET = 4
+
+
+def secret_values(settings: Mapping[str, Any], secret_keys: Iterable[str]) -> tuple[str, ...]:
+    """The secret strings of `settings`, longest first (so overlapping secrets mask fully)."""
+    found = {str(settings[k]) for k in secret_keys if k in settings and settings[k] not in (None, "")}
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+def mask(obj: Any, secrets: tuple[str, ...]) -> Any:
+    """A copy of `obj` where every occurrence of a secret (also inside longer strings) is ``***``."""
+    if not secrets:
+        return obj
+    if isinstance(obj, str):
+        for secret in secrets:
+            if obj == secret:
+                return MASK
+            if len(secret) >= MIN_SUBSTRING_SECRET and secret in obj:
+                obj = obj.replace(secret, MASK)
+        return obj
+    if isinstance(obj, Mapping):
+        return {mask(k, secrets): mask(v, secrets) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [mask(v, secrets) for v in obj]
+    return obj
