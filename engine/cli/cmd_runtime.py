@@ -19,7 +19,7 @@ from engine.runtime.metrics import Registry
 from engine.runtime.pipeline import Pipeline
 from engine.runtime.queue import DeliveryQueue
 from engine.runtime.send import SendReport, drain, enqueue, plan_requests, read_events, summary_table
-from engine.runtime.service import make_limiter, make_worker, open_queue
+from engine.runtime.service import ingest_only, make_limiter, make_worker, open_queue
 from engine.runtime.worker import register_metrics
 
 
@@ -69,6 +69,12 @@ def register(subparsers: Any) -> None:
                                    "stop leasing, finish in-flight deliveries and release the rest.")
     worker.add_argument("--config", required=True, help="The instance config (JSON).")
     worker.add_argument("--log-level", default="info", help="Log level for JSON logs on stderr.")
+    worker.add_argument("--concurrency", type=int, metavar="N",
+                        help="Deliveries in flight in this process (default: delivery.concurrency).")
+    worker.add_argument("--drain", action="store_true",
+                        help="Exit once nothing is pending (ready, delayed or leased).")
+    worker.add_argument("--require-durable", action="store_true",
+                        help="Refuse to start when the Redis queue is not appendonly + appendfsync always.")
     worker.set_defaults(handler=_worker)
 
     dlq = subparsers.add_parser("dlq", help="Inspect, replay or purge dead letters.",
@@ -181,7 +187,7 @@ def _serve(args: argparse.Namespace) -> int:
     registry = Registry()
     register_metrics(registry)
     background = []
-    if not args.no_workers:
+    if not args.no_workers and not ingest_only(config):  # Redis: `ddengine worker` delivers
         limiter = make_limiter(pipeline)
 
         async def work(stop: asyncio.Event) -> None:
@@ -195,7 +201,7 @@ def _serve(args: argparse.Namespace) -> int:
     sock = bind(host, port)
     actual = sock.getsockname()[1]
     logs.event(logs.logging.getLogger("engine.server"), logs.logging.INFO, "listening",
-               url=f"http://{host}:{actual}", workers=not args.no_workers)
+               url=f"http://{host}:{actual}", workers=bool(background))
     print(f"ddengine serving on http://{host}:{actual}", file=sys.stderr, flush=True)
     _exit_quietly_on_sigterm()
     try:
@@ -210,26 +216,14 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    # The loop lives in engine.runtime.workerproc: with a Redis queue it also wires the shared
+    # step cache and checks Redis persistence (issue 7).
+    from engine.runtime.workerproc import WorkerOptions, run
+
     logs.configure(args.log_level.upper())
     config = load_config(args.config)
-    pipeline = Pipeline.bind(config)
-    queue = open_queue(config)
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        logs.event(logs.logging.getLogger("engine.runtime.worker"), logs.logging.INFO, "worker started",
-                   queue=str(config.queue.path))
-        await make_worker(pipeline, queue).run(stop)
-        logs.event(logs.logging.getLogger("engine.runtime.worker"), logs.logging.INFO, "worker stopped")
-
-    try:
-        asyncio.run(main())
-    finally:
-        queue.close()
-        pipeline.close()
+    asyncio.run(run(config, WorkerOptions(concurrency=args.concurrency, drain=args.drain,
+                                          require_durable=args.require_durable)))
     return 0
 
 
