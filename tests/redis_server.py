@@ -33,7 +33,8 @@ def _free_port() -> int:
 class RedisServer:
     """One redis-server process; `restart(hard=True)` kills it -9 and starts it on the same data."""
 
-    def __init__(self, directory: Path | None = None, port: int | None = None) -> None:
+    def __init__(self, directory: Path | None = None, port: int | None = None,
+                 extra_args: tuple[str, ...] = ()) -> None:
         if REDIS_SERVER is None:
             raise RuntimeError(SKIP_REASON)
         self._owned_dir = directory is None
@@ -41,6 +42,7 @@ class RedisServer:
         self.port = port or _free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.extra_args = extra_args
 
     def start(self) -> RedisServer:
         args = [
@@ -54,6 +56,7 @@ class RedisServer:
             "--daemonize", "no",
             "--protected-mode", "yes",
             "--logfile", str(self.dir / "redis.log"),
+            *self.extra_args,
         ]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         self._wait_ready()
