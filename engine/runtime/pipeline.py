@@ -7,11 +7,13 @@ as a `ConfigError` pointing at the subscription and field.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema
 
@@ -189,9 +191,23 @@ def _check_count(config: InstanceConfig, destination: Any) -> None:
 
 
 def _allowed_hosts(config: InstanceConfig, destination: Any) -> set[str]:
-    base_url = _raw_base_url(config, destination)
+    """The hosts the destination's own base URL yields over every enum value of its settings."""
     schema = getattr(destination, "settings_schema", {}) or {}
-    return destination_hosts(base_url, schema, config.settings)
+    compiled = getattr(getattr(destination, "spec", None), "base_url", None)
+    if callable(getattr(compiled, "evaluate", None)):
+        props = schema.get("properties", {}) if isinstance(schema, Mapping) else {}
+        choices = [(k, p["enum"]) for k, p in props.items() if isinstance(p, Mapping) and p.get("enum")]
+        hosts: set[str] = set()
+        for combo in itertools.islice(itertools.product(*(values for _, values in choices)), 256):
+            settings = dict(config.settings)
+            settings.update({name: value for (name, _), value in zip(choices, combo, strict=True)})
+            with contextlib.suppress(Exception):
+                host = urlsplit(str(compiled.evaluate({"settings": settings}))).hostname  # type: ignore[union-attr]
+                if host:
+                    hosts.add(host.lower())
+        if hosts:
+            return hosts
+    return destination_hosts(_raw_base_url(config, destination), schema, config.settings)
 
 
 def _raw_base_url(config: InstanceConfig, destination: Any) -> Any:
