@@ -150,7 +150,8 @@ def _wait_healthy(url: str, timeout: float = 30) -> None:
 def _post_all(servers: list[str], events: list[dict[str, Any]]) -> None:
     with httpx.Client(auth=(WRITE_KEY, ""), timeout=30) as client:
         for n, start in enumerate(range(0, len(events), 10)):
-            resp = client.post(servers[n % len(servers)] + "/v1/batch", json={"batch": events[start:start + 10]})
+            batch = {"batch": events[start:start + 10]}
+            resp = client.post(servers[n % len(servers)] + "/v1/batch", json=batch)
             assert resp.status_code == 200, resp.text
 
 
