@@ -251,3 +251,36 @@ def test_four_workers_two_servers_kill_and_restart(
         _check_outcome(sandbox, queue, expect, killed_inflight=CONCURRENCY)
         _assert_budget(sandbox.requests)
         queue.close()
+
+
+def test_redis_killed_mid_run_loses_nothing_acknowledged(
+    fresh_redis: RedisServer, procs: list[_Procs], tmp_path: Path
+) -> None:
+    """Servers and workers ride out a Redis kill -9 + restart (AOF, fsync always): every event
+    answered 200 is delivered or dead-lettered, and no process dies."""
+    events, expect = _events(60)
+    with sandbox_mod.Sandbox(seed="demo") as sandbox:
+        config = _config(tmp_path / "config.json", sandbox.url, fresh_redis.url)
+        p = _Procs(config, tmp_path)
+        procs.append(p)
+        port = _free_port()
+        server = p.server(port)
+        workers = [p.worker(i) for i in range(2)]
+        url = f"http://127.0.0.1:{port}"
+        _wait_healthy(url)
+        acknowledged: list[str] = []
+        with httpx.Client(auth=(WRITE_KEY, ""), timeout=60) as client:
+            for n, start in enumerate(range(0, len(events), 5)):
+                if n == 4:
+                    fresh_redis.restart(hard=True, down_for=0.5)
+                batch = events[start:start + 5]
+                resp = client.post(url + "/v1/batch", json={"batch": batch})
+                if resp.status_code == 200:
+                    acknowledged += [e["messageId"] for e in batch]
+                time.sleep(0.1)
+        assert len(acknowledged) == len(events), "the server should wait out a short outage"
+        queue = RedisQueue(fresh_redis.url)
+        _wait_settled(queue, len(events), timeout=60)
+        assert server.poll() is None and all(w.poll() is None for w in workers)
+        _check_outcome(sandbox, queue, {m: expect[m] for m in acknowledged}, killed_inflight=0)
+        queue.close()

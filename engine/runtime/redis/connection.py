@@ -6,8 +6,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 import redis.asyncio as aredis
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from engine.errors import ConfigError
+
+_RETRY_ON = [redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError]
 
 _SCHEMES = ("redis", "rediss", "unix")
 
@@ -31,13 +36,23 @@ def _check(url: str) -> None:
         )
 
 
-def connect(url: str) -> redis.Redis:
-    """A synchronous client; replies are decoded to str."""
-    _check(url)
-    return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+def _retries(retry_seconds: float) -> int:
+    """Attempts of a backoff capped at 0.5 s that together last about `retry_seconds`."""
+    return max(0, int(retry_seconds / 0.5))
 
 
-def connect_async(url: str) -> aredis.Redis:
-    """An asyncio client bound to the running event loop; replies are decoded to str."""
+def connect(url: str, *, retry_seconds: float = 0.0) -> redis.Redis:
+    """A synchronous client; replies are decoded to str. With `retry_seconds`, a command waits
+    out a Redis restart or failover of about that long instead of failing at once."""
     _check(url)
-    return aredis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+    retry = Retry(ExponentialBackoff(cap=0.5, base=0.02), _retries(retry_seconds),
+                  supported_errors=tuple(_RETRY_ON))
+    return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30, retry=retry)
+
+
+def connect_async(url: str, *, retry_seconds: float = 0.0) -> aredis.Redis:
+    """An asyncio client bound to the running event loop (see `connect`)."""
+    _check(url)
+    retry = AsyncRetry(ExponentialBackoff(cap=0.5, base=0.02), _retries(retry_seconds),
+                       supported_errors=tuple(_RETRY_ON))
+    return aredis.Redis.from_url(url, decode_responses=True, health_check_interval=30, retry=retry)

@@ -96,6 +96,7 @@ class RedisLimiter:
         per_minute: float,
         burst: float = 1.0,
         namespace: str = "ddengine",
+        retry_seconds: float = 30.0,
     ) -> None:
         if per_minute <= 0:
             raise ConfigError(f"rate limit: per_minute must be positive, got {per_minute}")
@@ -107,7 +108,7 @@ class RedisLimiter:
         self.key = f"{namespace}:limiter:{account}"
         if isinstance(url_or_client, str):
             self._url: str | None = url_or_client
-            self._client = connect(url_or_client)
+            self._client = connect(url_or_client, retry_seconds=retry_seconds)
         else:
             self._url = None
             self._client = url_or_client
@@ -115,6 +116,7 @@ class RedisLimiter:
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _AsyncPair]
         self._async = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
+        self._retry_seconds = retry_seconds
 
     def _args(self) -> list[float]:
         return [self.rate, self.burst, 1]
@@ -145,7 +147,7 @@ class RedisLimiter:
             found = self._async.get(loop)
             if found is None:
                 if self._url is not None:
-                    client = connect_async(self._url)
+                    client = connect_async(self._url, retry_seconds=self._retry_seconds)
                 else:
                     kwargs = self._client.connection_pool.connection_kwargs
                     client = aredis.Redis(**kwargs)

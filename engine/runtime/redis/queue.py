@@ -29,12 +29,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import redis
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 
 from engine.errors import ConfigError
 from engine.runtime.queue import DeadLetter, EnqueueResult, Lease, QueueStats, Submission
-from engine.runtime.redis.connection import _check, redact_url
+from engine.runtime.redis.connection import _check, connect, redact_url
 
 _GROUP = "workers"  # the consumer group; the Lua scripts spell it out too
 _PROMOTE_MAX = 500  # due retries moved onto the stream per lease call
@@ -196,13 +194,7 @@ class RedisQueue:
                  retry_seconds: float = 30.0, min_replicas: int = 0,
                  replica_timeout: float = 1.0) -> None:
         if isinstance(url, str):
-            _check(url)
-            retries = max(1, int(retry_seconds / 0.5))
-            self._r = redis.Redis.from_url(
-                url, decode_responses=True, health_check_interval=30,
-                retry=Retry(ExponentialBackoff(cap=0.5, base=0.02), retries),
-                retry_on_error=[redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError],
-            )
+            self._r = connect(url, retry_seconds=retry_seconds)
             self.url = redact_url(url)
         else:
             self._r = url
