@@ -25,9 +25,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine import load_destination  # noqa: E402
-from engine.errors import EngineError  # noqa: E402
-from engine.sandbox import Sandbox  # noqa: E402
+from engine.sandbox import Sandbox
+
+from engine import load_destination
+from engine.errors import EngineError
 
 SETTINGS = {"region": "r1", "username": "demo@apiconnector.com", "password": "demo-password"}
 ACTIONS = ("addContactToList", "removeContactFromList", "enrolContact", "sendEmailCampaign", "sendSms",
@@ -74,8 +75,9 @@ def run(events: int, contacts: int, seed: int) -> int:
         try:
             # every contact exists first (as after an identify), so lookups can succeed
             for email, phone in people:
-                dest.run_action("addContactToList", {"type": "track", "traits": {"email": email, "phone": phone}},
-                                settings=SETTINGS, mapping={"listId": 1001}, base_url=sb.url)
+                identify = {"type": "track", "traits": {"email": email, "phone": phone}}
+                dest.run_action("addContactToList", identify, settings=SETTINGS, mapping={"listId": 1001},
+                                base_url=sb.url)
             started = time.perf_counter()
             for _ in range(events):
                 action = rng.choice(ACTIONS)
@@ -86,7 +88,8 @@ def run(events: int, contacts: int, seed: int) -> int:
                     dest.run_action(action, event, settings=SETTINGS, mapping=mapping, base_url=sb.url)
                 except EngineError as exc:
                     failures[f"{action}: {type(exc).__name__}"] += 1
-                ours[action] += len([r for r in sb.requests[before:] if not str(r["path"]).startswith("/_sandbox")])
+                received = sb.requests[before:]
+                ours[action] += len([r for r in received if not str(r["path"]).startswith("/_sandbox")])
                 reference[action] += reference_calls(action, mapping)
                 count[action] += 1
             elapsed = time.perf_counter() - started

@@ -90,7 +90,8 @@ def _settings_section(dest: Mapping[str, Any]) -> list[str]:
     auth = dest.get("test_authentication")
     if auth:
         request = auth.get("request") or {}
-        out.append(f"**Test authentication:** `{request.get('method', 'GET')} {_path_text(request.get('path'))}`.")
+        call = f"{request.get('method', 'GET')} {_path_text(request.get('path'))}"
+        out.append(f"**Test authentication:** `{call}`.")
         for status, message in (auth.get("errors") or {}).items():
             out.append(f"A {status} answer reports: “{_plain_text(message)}”")
         out.append("")
@@ -147,8 +148,8 @@ def _fields_table(fields: Mapping[str, Any]) -> list[str]:
         else:
             req = "no"
         default = _value_text(prop["default"]) if "default" in prop else ""
-        out.append(f"| {_cell(prop.get('title', key))} | `{key}` | {_cell(_type_text(prop))} | {_cell(req)} | "
-                   f"{_cell(default)} | {_cell(prop.get('description', ''))} |")
+        out.append(f"| {_cell(prop.get('title', key))} | `{key}` | {_cell(_type_text(prop))} | "
+                   f"{_cell(req)} | {_cell(default)} | {_cell(prop.get('description', ''))} |")
     return [*out, ""]
 
 
@@ -157,7 +158,8 @@ def _conditional_required(fields: Mapping[str, Any]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for rule in fields.get("allOf") or []:
         cond = ((rule.get("if") or {}).get("properties") or {})
-        words = [f"{k} is {json.dumps(v['const'])}" for k, v in cond.items() if isinstance(v, dict) and "const" in v]
+        words = [f"{k} is {json.dumps(v['const'])}" for k, v in cond.items()
+                 if isinstance(v, dict) and "const" in v]
         for key in ((rule.get("then") or {}).get("required") or []):
             out.setdefault(key, []).append(" and ".join(words) or "a condition holds")
     return out
@@ -172,7 +174,7 @@ def _step_line(step: Mapping[str, Any]) -> str:
     text += "`"
     notes = []
     if step.get("when"):
-        notes.append(f"only when `{step['when']}`")
+        notes.append(f"only when {_code(step['when'])}")
     if step.get("cache"):
         notes.append(f"cached for {step['cache']['ttl']} s, invalidated on 404")
     errors = ((step.get("response") or {}).get("errors") or {})
@@ -198,7 +200,7 @@ def _dynamic_section(dest: Mapping[str, Any]) -> list[str]:
         else:
             paging = "one request"
         out.append(f"| `{name}` | `{request.get('method', 'GET')} {_path_text(request.get('path'))}` | "
-                   f"{_cell(paging)} | `{_cell(spec.get('choices', ''))}` |")
+                   f"{_cell(paging)} | {_code(_cell(spec.get('choices', '')))} |")
     return [*out, ""]
 
 
@@ -219,9 +221,9 @@ def _pick_example(fixture_dir: Path) -> dict[str, Any] | None:
 
 def _example_block(case: Mapping[str, Any]) -> list[str]:
     out = ["Example" + (f" ({case['description']})" if case.get("description") else "") + ":", ""]
-    out += ["Event:", "", "```json", json.dumps(case.get("event"), indent=2, ensure_ascii=False), "```", ""]
+    out += ["Event:", "", "```json", _pretty(case.get("event")), "```", ""]
     if case.get("mapping"):
-        out += ["Mapping:", "", "```json", json.dumps(case["mapping"], indent=2, ensure_ascii=False), "```", ""]
+        out += ["Mapping:", "", "```json", _pretty(case["mapping"]), "```", ""]
     out += ["Requests sent:", "", "```http"]
     for request in (case.get("expect") or {}).get("requests") or []:
         line = f"{request['method']} {request['path']}"
@@ -229,7 +231,7 @@ def _example_block(case: Mapping[str, Any]) -> list[str]:
             line += "?" + "&".join(f"{k}={v}" for k, v in request["query"].items())
         out.append(line)
         if request.get("json") is not None:
-            out.append(json.dumps(request["json"], indent=2, ensure_ascii=False))
+            out.append(_pretty(request["json"]))
         out.append("")
     if out[-1] == "":
         out.pop()
@@ -302,6 +304,15 @@ def _if_text(spec: Mapping[str, Any]) -> str:
     else:
         test = str(spec.get("when"))
     return f"{then} if {test}, else {otherwise}"
+
+
+def _code(text: str) -> str:
+    """Inline code that survives backticks inside (JMESPath literals use them)."""
+    return f"`` {text} ``" if "`" in text else f"`{text}`"
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
 
 
 def _cell(text: Any) -> str:

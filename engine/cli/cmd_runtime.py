@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from engine.runtime import logs
+from engine.runtime import aio, logs
 from engine.runtime.config import InstanceConfig, load_config
 from engine.runtime.metrics import Registry
 from engine.runtime.pipeline import Pipeline
@@ -131,7 +131,7 @@ def _send(args: argparse.Namespace) -> int:
     try:
         enqueue(pipeline, queue, events, report)
         show = args.progress == "always" or (args.progress == "auto" and console.is_terminal)
-        asyncio.run(drain(pipeline, queue, report, console=console, progress=show))
+        aio.run(drain(pipeline, queue, report, console=console, progress=show))
     finally:
         queue.close()
         pipeline.close()
@@ -148,7 +148,8 @@ def print_report(console: Console, report: SendReport) -> None:
         line += f", {len(report.invalid)} invalid and skipped"
     console.print(line, highlight=False)
     if report.stats.failed:
-        console.print(f"[red]{report.stats.failed} deliveries failed permanently[/red]; see "
+        n = report.stats.failed
+        console.print(f"[red]{n} {'delivery' if n == 1 else 'deliveries'} failed permanently[/red]; see "
                       "`ddengine dlq list --config FILE`", highlight=False)
     if report.pending:
         console.print(f"[yellow]{report.pending} deliveries still queued[/yellow]", highlight=False)
@@ -220,10 +221,22 @@ def _worker(args: argparse.Namespace) -> int:
     # step cache and checks Redis persistence (issue 7).
     from engine.runtime.workerproc import WorkerOptions, run
 
+    # A signal during start-up (before the event loop runs) must stop the worker gracefully too.
+    early_stop: list[int] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: early_stop.append(signum))
     logs.configure(args.log_level.upper())
     config = load_config(args.config)
-    asyncio.run(run(config, WorkerOptions(concurrency=args.concurrency, drain=args.drain,
-                                          require_durable=args.require_durable)))
+    options = WorkerOptions(concurrency=args.concurrency, drain=args.drain,
+                            require_durable=args.require_durable)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        if early_stop:
+            stop.set()
+        await run(config, options, stop=stop)
+
+    aio.run(main())
     return 0
 
 

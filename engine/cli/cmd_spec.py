@@ -17,8 +17,12 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("spec", help="check, test and run spec files (destinations and actions)")
     sub = parser.add_subparsers(dest="spec_command", metavar="SUBCOMMAND")
 
-    validate = sub.add_parser("validate", help="load spec folders and fixtures; report the first error of each")
-    validate.add_argument("path", nargs="*", help="destination folders or bundled names (default: all bundled)")
+    validate = sub.add_parser(
+        "validate", help="load spec folders and fixtures; report the first error of each"
+    )
+    validate.add_argument(
+        "path", nargs="*", help="destination folders or bundled names (default: all bundled)"
+    )
     validate.set_defaults(handler=_validate)
 
     test = sub.add_parser("test", help="run fixtures/<action>/<case>.json against a local canned HTTP server")
@@ -30,10 +34,14 @@ def register(subparsers: Any) -> None:
     run.add_argument("action", help="action key, DEST:KEY, or the path of an actions/<key>.json file")
     run.add_argument("--spec", help="destination folder or bundled name (default: the only bundled one)")
     run.add_argument("--event", required=True, type=Path, help="JSON file holding the event")
-    run.add_argument("--settings", required=True, type=Path, help="JSON file holding the destination settings")
+    run.add_argument(
+        "--settings", required=True, type=Path, help="JSON file holding the destination settings"
+    )
     run.add_argument("--mapping", type=Path, help="JSON file holding the subscription mapping")
     run.add_argument("--base-url", help="send to this base URL instead of the settings-derived one")
-    run.add_argument("--dry-run", action="store_true", help="render the requests without sending (secrets masked)")
+    run.add_argument(
+        "--dry-run", action="store_true", help="render the requests without sending (secrets masked)"
+    )
     run.add_argument("--explain", action="store_true", help="print the explain trace after the result")
     run.set_defaults(handler=_run)
     parser.set_defaults(handler=lambda args: (parser.print_help(), 2)[1])

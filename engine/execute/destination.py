@@ -76,6 +76,9 @@ class Destination:
         self._instances: OrderedDict[str, Instance] = OrderedDict()
         self._mappings: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
+        # One-entry memos for the common case of a worker passing the same objects every time.
+        self._last_instance: tuple[Any, str | None, dict[str, Any], Instance] | None = None
+        self._last_mapping: tuple[Any, Any, dict[str, Any]] | None = None
 
     def __repr__(self) -> str:
         return f"<Destination {self.slug} actions={sorted(self.actions)}>"
@@ -111,18 +114,24 @@ class Destination:
     def _instance(self, settings: Mapping[str, Any], base_url: str | None) -> Instance:
         if not isinstance(settings, Mapping):
             raise ConfigError("settings must be an object", path="$.settings")
+        # Fast path: the same settings object as last time, unchanged (a C-level dict comparison).
+        last = self._last_instance
+        if last is not None and last[0] is settings and last[1] == base_url and last[2] == settings:
+            return last[3]
         fingerprint = json.dumps(settings, sort_keys=True, default=str)
         memo = f"{base_url or ''}\n{fingerprint}"
         with self._lock:
             inst = self._instances.get(memo)
             if inst is not None:
                 self._instances.move_to_end(memo)
+                self._last_instance = (settings, base_url, inst.settings, inst)
                 return inst
-        inst = self._resolve(dict(settings), base_url, fingerprint)
+        inst = self._resolve(_deep_copy(settings), base_url, fingerprint)
         with self._lock:
             self._instances[memo] = inst
             while len(self._instances) > _MAX_INSTANCES:
                 self._instances.popitem(last=False)
+        self._last_instance = (settings, base_url, inst.settings, inst)
         return inst
 
     def _resolve(self, settings: dict[str, Any], base_url: str | None, fingerprint: str) -> Instance:
@@ -187,12 +196,16 @@ class Destination:
             return None
         if not isinstance(mapping, Mapping):
             raise ConfigError("mapping must be an object", path="$.mapping")
+        last = self._last_mapping
+        if last is not None and last[0] is mapping and last[1] == mapping:
+            return last[2]
         if all(hasattr(v, "evaluate") for v in mapping.values()):
             return dict(mapping)
         key = json.dumps(mapping, sort_keys=True, default=repr)
         with self._lock:
             found = self._mappings.get(key)
         if found is not None:
+            self._last_mapping = (mapping, _deep_copy(mapping), found)
             return found
         compiled = {
             k: v if hasattr(v, "evaluate") else compile_value(v, file="<mapping>", path=json_path([k]))
@@ -202,6 +215,7 @@ class Destination:
             self._mappings[key] = compiled
             while len(self._mappings) > _MAX_MAPPINGS:
                 self._mappings.popitem(last=False)
+        self._last_mapping = (mapping, _deep_copy(mapping), compiled)
         return compiled
 
     def _prepare(
@@ -368,6 +382,15 @@ class Destination:
     async def atest_authentication(self, settings: Mapping[str, Any], *, base_url: str | None = None) -> None:
         inst = self._instance(settings, base_url)
         await self._adrive(test_auth_flow(self.spec, inst), inst, None)
+
+
+def _deep_copy(value: Any) -> Any:
+    """A JSON-level copy, so later mutation of the caller's object cannot alter what we memoised."""
+    if isinstance(value, Mapping):
+        return {k: _deep_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(v) for v in value]
+    return value
 
 
 def _field_trace(

@@ -280,7 +280,7 @@ def plan(dest: DestinationSpec, prep: Prepared, inst: Instance, cache: Cache | N
         "steps": steps,
         "event": prep.event,
     }
-    out: list[PlannedRequest] = []
+    rendered: list[tuple[StepSpec, RenderedRequest, str, bool]] = []
     for step in action.steps:
         condition = "always"
         if step.when is not None:
@@ -301,20 +301,23 @@ def plan(dest: DestinationSpec, prep: Prepared, inst: Instance, cache: Cache | N
         cached = False
         if step.cache_ttl is not None and cache is not None and "<steps." not in req.url:
             cached = cache.get(cache_key(dest, req, inst)) is not None
-        out.append(
-            PlannedRequest(
-                step=step.name,
-                method=req.method,
-                url=mask(req.url, inst.secrets),
-                query=mask(req.query, inst.secrets),
-                json=mask(req.json if req.has_json else None, inst.secrets),
-                condition=condition,
-                depends_on=tuple(sorted(req.pending)),
-                cached=cached,
-            )
-        )
+        rendered.append((step, req, condition, cached))
         steps[step.name] = Pending(f"steps.{step.name}")
-    return out
+    # One masking pass over everything shown (cheaper than one per part).
+    shown = mask([[r.url, r.query, r.json if r.has_json else None] for _, r, _, _ in rendered], inst.secrets)
+    return [
+        PlannedRequest(
+            step=step.name,
+            method=req.method,
+            url=url,
+            query=query,
+            json=body,
+            condition=condition,
+            depends_on=tuple(sorted(req.pending)),
+            cached=cached,
+        )
+        for (step, req, condition, cached), (url, query, body) in zip(rendered, shown, strict=True)
+    ]
 
 
 def choices_flow(dest: DestinationSpec, dyn: DynamicSpec, inst: Instance) -> Flow:

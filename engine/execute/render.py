@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 from engine.errors import MappingError
 from engine.spec.model import RequestSpec
+
+_PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9_.~@-]*\Z")
 
 
 class Pending(dict[str, Any]):
@@ -63,12 +66,19 @@ def encode_segment(value: Any, *, index: int) -> str:
     """Percent-encode one path segment; ``@`` stays literal (``a+b@x.com`` → ``a%2Bb@x.com``)."""
     if value is None:
         raise MappingError(f"path segment {index} is null")
+    if isinstance(value, str) and _PLAIN_SEGMENT.match(value):
+        return value  # nothing to encode: skip quote()'s per-character work
     if isinstance(value, Pending):
         return str(value)
     return quote(scalar_text(value, what=f"path segment {index}"), safe="@")
 
 
 def render_path(spec: RequestSpec, context: dict[str, Any]) -> str:
+    if spec.segments is not None:
+        return "/" + "/".join(
+            seg if isinstance(seg, str) else encode_segment(seg.evaluate(context), index=i)
+            for i, seg in enumerate(spec.segments)
+        )
     raw = spec.path.evaluate(context)
     if spec.path_is_list:
         if not isinstance(raw, list):
@@ -133,7 +143,7 @@ def render_request(
         headers.update(_headers(spec.headers.evaluate(context)))
     body = spec.json.evaluate(context) if spec.json is not None else None
     pending: set[str] = set()
-    if planning:
+    if planning and spec.reads_steps:
         body = unpend(body, pending)
         query = unpend(query, pending)
         if "<steps." in path:

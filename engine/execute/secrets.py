@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -21,6 +22,18 @@ def mask(obj: Any, secrets: tuple[str, ...]) -> Any:
     """A copy of `obj` where every occurrence of a secret (also inside longer strings) is ``***``."""
     if not secrets:
         return obj
+    if not isinstance(obj, str):
+        # Serialising is C-fast: when no secret appears anywhere, skip the Python-level walk.
+        try:
+            text = json.dumps(obj, default=str, ensure_ascii=False)
+        except (TypeError, ValueError):
+            text = None
+        if text is not None and not any(secret in text for secret in secrets):
+            return obj
+    return _mask(obj, secrets)
+
+
+def _mask(obj: Any, secrets: tuple[str, ...]) -> Any:
     if isinstance(obj, str):
         for secret in secrets:
             if obj == secret:
@@ -29,7 +42,7 @@ def mask(obj: Any, secrets: tuple[str, ...]) -> Any:
                 obj = obj.replace(secret, MASK)
         return obj
     if isinstance(obj, Mapping):
-        return {mask(k, secrets): mask(v, secrets) for k, v in obj.items()}
+        return {_mask(k, secrets): _mask(v, secrets) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [mask(v, secrets) for v in obj]
+        return [_mask(v, secrets) for v in obj]
     return obj

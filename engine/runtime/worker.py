@@ -181,7 +181,7 @@ class Worker:
             return await self._dead(lease, exc, note=f"gave up after {attempts} attempts")
         delay = self.policy.delay(lease.attempts, retry_after, self._rng)
         await asyncio.to_thread(self.queue.retry, lease, delay, self._error(exc))
-        logs.event(_log, logging.WARNING, "delivery will be retried", subscription=lease.subscription,
+        logs.event(_log, logging.INFO, "delivery will be retried", subscription=lease.subscription,
                    delivery=lease.id, attempt=attempts, delay=round(delay, 3), error=self._error(exc))
         return self._settled(lease.subscription, "retried", retried=True)
 
@@ -191,7 +191,7 @@ class Worker:
             error["note"] = note
         await asyncio.to_thread(self.queue.dead_letter, lease, error)
         self.stats.of(lease.subscription).failed += 1
-        logs.event(_log, logging.ERROR, "delivery dead-lettered", subscription=lease.subscription,
+        logs.event(_log, logging.WARNING, "delivery dead-lettered", subscription=lease.subscription,
                    delivery=lease.id, message_id=lease.message_id, error=error)
         return self._settled(lease.subscription, "dead_lettered")
 

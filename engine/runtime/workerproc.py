@@ -66,13 +66,17 @@ def check_durability(queue: DeliveryQueue, *, require: bool) -> None:
 
 async def run(config: InstanceConfig, options: WorkerOptions, *, stop: asyncio.Event | None = None) -> int:
     """Deliver until stopped (or, with `drain`, until nothing is pending); returns settled count."""
-    pipeline = bind_pipeline(config)
-    queue = open_queue(config)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in (signal.SIGTERM, signal.SIGINT):  # first: loading the specs takes a moment
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
+    try:
+        pipeline = bind_pipeline(config)
+        queue = open_queue(config)
+    except BaseException:
+        _remove_handlers(loop)
+        raise
     overrides: dict[str, Any] = {}
     if options.concurrency:
         overrides["concurrency"] = options.concurrency
@@ -94,8 +98,12 @@ async def run(config: InstanceConfig, options: WorkerOptions, *, stop: asyncio.E
         logs.event(_log, logging.INFO, "worker stopped", settled=worker.stats.settled)
         return worker.stats.settled
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.remove_signal_handler(sig)
+        _remove_handlers(loop)
         queue.close()
         pipeline.close()
+
+
+def _remove_handlers(loop: asyncio.AbstractEventLoop) -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.remove_signal_handler(sig)

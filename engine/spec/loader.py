@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jsonschema
 
@@ -52,6 +53,17 @@ def resolve_folder(name_or_path: str | os.PathLike[str]) -> Path:
             file=str(folder),
         )
     return folder
+
+
+def _plain_scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
+def _encode_constant(value: str | float) -> str:
+    """A constant path segment, percent-encoded once at load (``@`` kept literal)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return quote(str(value), safe="@")
 
 
 class _JMESPathValue:
@@ -146,14 +158,23 @@ class _Loader:
                     steps_before=steps_before,
                     all_steps=all_steps,
                 )
+        segments: tuple[Any, ...] | None = None
+        if isinstance(raw["path"], list):
+            # Per segment: constants are percent-encoded once here, the rest compiled on their own.
+            segments = tuple(
+                _encode_constant(seg.raw) if seg.is_constant and _plain_scalar(seg.raw) else seg
+                for seg in (self.value(item, [*parts, "path", i]) for i, item in enumerate(raw["path"]))
+            )
         return RequestSpec(
             method=str(raw["method"]).upper(),
+            segments=segments,
             path=compiled["path"],
             path_is_list=isinstance(raw["path"], list),
             query=compiled.get("query"),
             headers=compiled.get("headers"),
             json=compiled.get("json"),
             has_json="json" in raw,
+            reads_steps=any(getattr(v, "step_refs", None) for v in compiled.values()),
             file=self.file,
             where=json_path(parts),
         )

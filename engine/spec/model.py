@@ -30,6 +30,11 @@ class RequestSpec:
     has_json: bool
     file: str
     where: str
+    #: For a list path: each segment as an already percent-encoded constant string or a
+    #: compiled value.
+    segments: tuple[Any, ...] | None = None
+    #: Whether any part reads `steps` (planning then shows placeholders for earlier responses).
+    reads_steps: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +39,7 @@ class CannedResponse:
     text: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     has_json: bool = False
+    delay: float = 0.0
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> CannedResponse:
@@ -47,7 +49,13 @@ class CannedResponse:
             text=raw.get("text"),
             headers=dict(raw.get("headers", {})),
             has_json="json" in raw,
+            delay=float(raw.get("delay", 0.0)),
         )
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default (5) makes concurrent clients wait for SYN retries
+    daemon_threads = True
 
 
 class CannedServer:
@@ -62,7 +70,7 @@ class CannedServer:
         self.requests: list[RecordedRequest] = []
         self.fallback: CannedResponse | None = None
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, 0), self._handler_class())
+        self._server = _Server((host, 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
         for raw in responses or []:
@@ -92,7 +100,12 @@ class CannedServer:
         return len(self._queue)
 
     def start(self) -> CannedServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="canned-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="canned-server",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -141,6 +154,8 @@ class CannedServer:
                     json=parsed,
                 )
                 canned = server._next(recorded)
+                if canned.delay:
+                    time.sleep(canned.delay)
                 if canned.has_json:
                     payload = json.dumps(canned.json).encode()
                     content_type = "application/json"

@@ -42,7 +42,7 @@ GLOBS: tuple[str, ...] = ("/checkout*", "*@example.com", "PRO-*", "*ro*", "a?b",
 TOP_LEVEL: tuple[str, ...] = ("type", "event", "name", "userId", "anonymousId", "messageId", "receivedAt")
 ROOTS: tuple[str, ...] = ("properties", "traits", "context")
 
-_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=8)
+_text = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=8)
 
 
 def strings() -> st.SearchStrategy[str]:
@@ -60,7 +60,7 @@ def scalars() -> st.SearchStrategy[Any]:
     return st.one_of(strings(), numbers(), st.booleans(), st.none())
 
 
-def json_values(max_leaves: int = 6) -> st.SearchStrategy[Any]:
+def json_values(max_leaves: int = 4) -> st.SearchStrategy[Any]:
     """Any JSON value, nesting objects with the shared keys and lists."""
     return st.recursive(
         scalars(),
@@ -122,7 +122,7 @@ def triggers(max_leaves: int = 8) -> st.SearchStrategy[str]:
 
 
 def _object(keys: Sequence[str] = KEYS) -> st.SearchStrategy[dict[str, Any]]:
-    return st.dictionaries(st.sampled_from(tuple(keys)), json_values(), max_size=5)
+    return st.dictionaries(st.sampled_from(tuple(keys)), json_values(), max_size=4)
 
 
 def events(types: Sequence[str] = EVENT_TYPES,

@@ -5,16 +5,17 @@ Each trigger becomes the source of a single `def` whose body is one boolean expr
 lookups, `and`/`or`/`not` into Python's own short-circuit operators. Per event there is no AST
 walk and no call per node, which is what makes a million evaluations a second possible.
 
-Safety: user text never reaches the generated source. Field names, strings, numbers and compiled
-regexes enter only as entries of the function's globals (`k0`, `c1`, `m2`); the source is built
-from fixed fragments and those generated names alone.
+Safety: user text never reaches the generated source. The source is built from fixed fragments
+and generated names (`k0`, `c1`, `m2`) alone; field names, strings and numbers are then put in
+as `ast.Constant` nodes of the parsed tree, compiled regexes as globals.
 """
 
 from __future__ import annotations
 
+import ast as pyast
 import fnmatch
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from engine.trigger.ast import And, Compare, Contains, Field, Match, Node, Not, Or
@@ -73,11 +74,28 @@ def _expr(node: Node, src: _Source) -> str:
         return _match(node, src)
     if isinstance(node, Not):
         return f"(not {_expr(node.operand, src)})"
-    if isinstance(node, And):
-        return f"({_expr(node.left, src)} and {_expr(node.right, src)})"
-    if isinstance(node, Or):
-        return f"({_expr(node.left, src)} or {_expr(node.right, src)})"
+    if isinstance(node, And | Or):
+        # A chain a and b and c is one flat Python `and` (associative, same short-circuit order),
+        # which keeps long chains within Python's limit on nested parentheses.
+        word = " and " if isinstance(node, And) else " or "
+        return "(" + word.join(_expr(operand, src) for operand in _chain(node)) + ")"
     raise TypeError(f"not a trigger node: {node!r}")
+
+
+def _chain(node: And | Or) -> list[Node]:
+    """The operands of a chain of one operator, left to right: And(And(a, b), c) → [a, b, c]."""
+    operands: list[Node] = []
+    stack: list[Node] = [node]
+    kind = type(node)
+    while stack:
+        current = stack.pop()
+        if type(current) is kind:
+            assert isinstance(current, And | Or)
+            stack.append(current.right)
+            stack.append(current.left)
+        else:
+            operands.append(current)
+    return operands
 
 
 def _compare(node: Compare, src: _Source) -> str:
@@ -122,17 +140,60 @@ def _match(node: Match, src: _Source) -> str:
     return f"(({v} := {src.lookup(node.field)}).__class__ is str and {test})"
 
 
+class _Inline(pyast.NodeTransformer):
+    """Replace the generated names of literal constants by the constants themselves, so the
+    function loads them with LOAD_CONST (faster than a global lookup, and still no user text in
+    any source: the values enter as `ast.Constant` nodes, never as code)."""
+
+    def __init__(self, constants: dict[str, Any]) -> None:
+        self.constants = constants
+
+    def visit_Name(self, node: pyast.Name) -> pyast.AST:
+        if isinstance(node.ctx, pyast.Load) and node.id in self.constants:
+            return pyast.copy_location(pyast.Constant(self.constants[node.id]), node)
+        return node
+
+
+def _build(source: str, src: _Source, extra: dict[str, Any], name: str) -> Any:
+    inline = {n: value for n, value in src.names.items() if n[0] in "kc"}
+    tree = pyast.fix_missing_locations(_Inline(inline).visit(pyast.parse(source, "<trigger>")))
+    namespace: dict[str, Any] = {n: value for n, value in src.names.items() if n not in inline}
+    namespace.update(extra)
+    namespace["__builtins__"] = {"isinstance": isinstance}
+    exec(compile(tree, "<trigger>", "exec"), namespace)
+    function = namespace[name]
+    function.__doc__ = source
+    return function
+
+
+def compile_selector(items: Sequence[tuple[Any, Node | None]]) -> Callable[[Mapping[str, Any]], list[Any]]:
+    """One function that returns, in order, the keys whose condition holds (None: always).
+
+    The router fuses a hot plan into this: one call per event instead of one per candidate.
+    Keys may be any objects; they enter as globals (`_key0`...), never as source.
+    """
+    src = _Source()
+    lines = ["def _select(e):", "    r = []", "    add = r.append"]
+    keys: dict[str, Any] = {}
+    for index, (key, node) in enumerate(items):
+        keys[f"_key{index}"] = key
+        if node is None:
+            lines.append(f"    add(_key{index})")
+        else:
+            lines.append(f"    if {_expr(node, src)}:")
+            lines.append(f"        add(_key{index})")
+    lines.append("    return r")
+    function: Callable[[Mapping[str, Any]], list[Any]] = _build("\n".join(lines) + "\n", src, keys, "_select")
+    return function
+
+
 def compile_predicate(node: Node) -> Predicate:
     """A function `event -> bool` equivalent to interpreting `node` (see interpreter.py)."""
     src = _Source()
     body = _expr(node, src)
     source = f"def _trigger(e):\n    return {body}\n"
-    namespace: dict[str, Any] = dict(src.names)
-    namespace["__builtins__"] = {"isinstance": isinstance}
-    exec(compile(source, "<trigger>", "exec"), namespace)
-    function: Predicate = namespace["_trigger"]
-    function.__doc__ = source
+    function: Predicate = _build(source, src, {}, "_trigger")
     return function
 
 
-__all__ = ["Predicate", "compile_predicate", "glob_regex"]
+__all__ = ["Predicate", "compile_predicate", "compile_selector", "glob_regex"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from engine.errors import TriggerSyntaxError
 from engine.trigger.ast import Node
 from engine.trigger.compiler import Predicate, compile_predicate
 from engine.trigger.parser import TriggerWarning, parse_tree
@@ -58,7 +59,12 @@ class Trigger:
 def parse(text: str) -> Trigger:
     """Parse and compile a trigger expression; raise TriggerSyntaxError with line/column."""
     ast, warnings = parse_tree(text)
-    return Trigger(ast, source=text, warnings=warnings)
+    try:
+        return Trigger(ast, source=text, warnings=warnings)
+    except (RecursionError, SyntaxError):  # Python's own limits on generated code
+        raise TriggerSyntaxError("the expression is nested too deeply to compile; split it into several "
+                                 "triggers", text=text, line=1, column=1,
+                                 expected="a less deeply nested expression") from None
 
 
 def from_ast(ast: Node) -> Trigger:

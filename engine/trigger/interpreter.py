@@ -8,7 +8,7 @@ compiler's tricks, and is deliberately slow and plain.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.trigger.ast import And, Compare, Contains, Field, Leaf, Match, Node, Not, Or
@@ -29,16 +29,17 @@ def resolve(event: Mapping[str, Any], fld: Field) -> Any:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """JSON numbers: exactly int or float (bool is an int subclass and is excluded)."""
+    return type(value) is int or type(value) is float
 
 
 def evaluate_leaf(node: Leaf, event: Mapping[str, Any]) -> bool:
     value = resolve(event, node.field)
     if isinstance(node, Contains):
-        return isinstance(value, str) and ((node.needle not in value) if node.negated
-                                           else (node.needle in value))
+        return type(value) is str and ((node.needle not in value) if node.negated
+                                       else (node.needle in value))
     if isinstance(node, Match):
-        if not isinstance(value, str):
+        if type(value) is not str:
             return False
         hit = glob_regex(node.pattern).match(value) is not None
         return not hit if node.negated else hit
@@ -88,6 +89,8 @@ class Reason:
     field: str
     value: Any  # the event's value, or None when missing
     present: bool
+    #: What kind of value the condition needs ("a number", "a string", "a boolean") or "" if any.
+    needs: str = ""
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,9 @@ def explain(node: Node, event: Mapping[str, Any]) -> Explanation:
 def _explain(node: Node, event: Mapping[str, Any]) -> tuple[bool, list[Reason]]:
     if isinstance(node, Not):
         inner, reasons = _explain(node.operand, event)
+        if isinstance(node.operand, Compare | Contains | Match):
+            (leaf,) = reasons
+            reasons = [replace(leaf, text=to_text(node), result=not inner, needs="")]
         return not inner, reasons
     if isinstance(node, And):
         left, left_reasons = _explain(node.left, event)
@@ -124,7 +130,36 @@ def _explain(node: Node, event: Mapping[str, Any]) -> tuple[bool, list[Reason]]:
     present = _present(event, node.field)
     result = evaluate_leaf(node, event)
     return result, [Reason(to_text(node), result, field_text(node.field), resolve(event, node.field),
-                           present)]
+                           present, _needs(node))]
+
+
+def _needs(node: Leaf) -> str:
+    if isinstance(node, Contains | Match):
+        return "a string"
+    if node.value.kind == "number":
+        return "a number"
+    if node.value.kind == "boolean" and node.op == "=":
+        return "a boolean"
+    if node.value.kind == "string" and node.op == "=":
+        return "a string"
+    return ""
+
+
+def kind_of(value: Any) -> str:
+    """The JSON kind of a Python value, with its article ("a number", "an object", ...)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    return type(value).__name__
 
 
 def _present(event: Mapping[str, Any], fld: Field) -> bool:
@@ -136,4 +171,4 @@ def _present(event: Mapping[str, Any], fld: Field) -> bool:
     return True
 
 
-__all__ = ["Explanation", "Reason", "evaluate", "evaluate_leaf", "explain", "resolve"]
+__all__ = ["Explanation", "Reason", "evaluate", "evaluate_leaf", "explain", "kind_of", "resolve"]

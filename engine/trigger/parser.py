@@ -63,9 +63,30 @@ def parse_tree(text: str) -> tuple[Node, tuple[TriggerWarning, ...]]:
         tree = lark.parse(text)
     except UnexpectedInput as exc:
         raise translate(exc, text, lark) from None
+    _check_depth(tree, text)
     builder = _Builder(text)
     node = builder.build(tree.children[0])
-    return node, tuple(builder.warnings)
+    return node, tuple(sorted(builder.warnings, key=lambda w: (w.line, w.column)))
+
+
+#: Deepest nesting accepted: each `and`/`or`/`not`/parenthesis adds a level (the AST is binary,
+#: so a chain of N `and`s is N levels). Far beyond real subscriptions, well within Python's limits.
+MAX_DEPTH = 200
+
+
+def _check_depth(tree: Tree, text: str) -> None:
+    """Reject absurdly deep expressions with a clear error instead of a RecursionError later."""
+    stack: list[tuple[Tree, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            line, column = _position(node)
+            raise syntax_error(f"the expression nests more than {MAX_DEPTH} levels deep (operators and "
+                               "parentheses); split it into several triggers", text, line, column,
+                               f"at most {MAX_DEPTH} levels")
+        for child in node.children:
+            if isinstance(child, Tree) and child.data not in ("field", "value", "segment"):
+                stack.append((child, depth + 1))
 
 
 class _Builder:

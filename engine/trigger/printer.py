@@ -72,10 +72,8 @@ def _text(node: Node) -> str:
         bang = "!" if node.negated else ""
         return f"{bang}match({field_text(node.field)}, {string_text(node.pattern)})"
     if isinstance(node, Not):
-        inner = node.operand
-        # `not contains(...)` would be fine, but `not` before a bare `!contains` reads oddly only
-        # to humans; the grammar accepts both. Parenthesise binary operands only.
-        return f"not {_wrap(inner, _UNARY)}"
+        # `not` binds tighter than `and`/`or`: only binary operands need parentheses.
+        return f"not {_wrap(node.operand, _UNARY)}"
     if isinstance(node, And):
         # left-assoc: the right operand must be wrapped if it is itself an `and`
         return f"{_wrap(node.left, _AND)} and {_wrap(node.right, _UNARY)}"

@@ -16,7 +16,7 @@ _LOCAL = rf"{_ATEXT}(?:\.{_ATEXT})*"
 # Host labels: letters/digits/hyphens, no hyphen at either end; a final alphabetic TLD
 # (or an IDNA `xn--` one), at least one dot.
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_TLD = r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})"
+_TLD = r"(?:[A-Za-z]{2,63}|[Xx][Nn]--[A-Za-z0-9-]{1,59})"
 _ADDRESS = re.compile(rf"(?:{_LOCAL})@(?:{_LABEL}\.)+{_TLD}", re.ASCII)
 # `Display Name <address>`: a name without angle brackets, then the address in brackets.
 _NAMED = re.compile(r"(?P<name>[^<>]*?)\s*<\s*(?P<address>[^<>\s]+)\s*>", re.ASCII | re.DOTALL)

@@ -28,6 +28,16 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PATH_TOKEN = re.compile(r"\[([^\]]*)\]|([^.\[\]]+)")
 
 
+class _KeepNull:
+    """`{"@literal": null}`: a null that an enclosing object keeps instead of dropping."""
+
+    def __repr__(self) -> str:
+        return "NULL"
+
+
+_NULL: Any = _KeepNull()
+
+
 class CompiledValue:
     """A value compiled once; `evaluate(context)` resolves it for one event or request."""
 
@@ -63,9 +73,10 @@ class CompiledValue:
         value's own JSON path in its spec file.
         """
         try:
-            return self._evaluate(context)
+            result = self._evaluate(context)
         except (FunctionError, jexc.JMESPathError) as exc:
             raise runtime_problem(exc, self.path if field is None else field) from exc
+        return None if result is _NULL else result
 
     def __repr__(self) -> str:
         return f"CompiledValue({self.source})"
@@ -133,8 +144,9 @@ class _Compiler:
     def error(self, message: str, path: str) -> SpecError:
         return SpecError(message, file=self.file, path=path)
 
-    def expression(self, text: Any, path: str, *, offset: int = 0) -> CompiledExpression:
-        compiled = compile_jmespath(text, file=self.file, path=path, column_offset=offset)
+    def expression(self, text: Any, path: str, *, offset: int = 0,
+                   source: str | None = None) -> CompiledExpression:
+        compiled = compile_jmespath(text, file=self.file, path=path, column_offset=offset, source=source)
         self.references |= compiled.references
         self.steps |= compiled.step_refs
         self.vars |= compiled.var_refs
@@ -164,7 +176,7 @@ class _Compiler:
             order.append((key, evaluate))
             if evaluate is None:
                 if value is not None:
-                    constant[key] = value
+                    constant[key] = None if value is _NULL else value
             else:
                 dynamic.append((key, evaluate))
         if not dynamic:
@@ -177,16 +189,21 @@ class _Compiler:
             for key, fn in items:
                 value = fn(context)
                 if value is not None:
-                    out[key] = value
+                    out[key] = None if value is _NULL else value
             return out
         return build, None
 
     def array(self, raw: list[Any], path: str) -> tuple[Evaluator | None, Any]:
         compiled = [self.compile(item, f"{path}[{i}]") for i, item in enumerate(raw)]
         if all(fn is None for fn, _ in compiled):
-            return None, [value for _, value in compiled]
-        parts = [fn if fn is not None else _constant(value) for fn, value in compiled]
-        return (lambda context: [part(context) for part in parts]), None
+            return None, [None if value is _NULL else value for _, value in compiled]
+        parts = [fn if fn is not None else _constant(None if value is _NULL else value)
+                 for fn, value in compiled]
+
+        def build(context: Any) -> list[Any]:
+            out = [part(context) for part in parts]
+            return [None if item is _NULL else item for item in out] if _NULL in out else out
+        return build, None
 
     def directive(self, raw: dict[str, Any], path: str) -> tuple[Evaluator | None, Any]:
         if len(raw) != 1:
@@ -197,7 +214,7 @@ class _Compiler:
         inner = _child_path(path, name)
         if name == "@literal":
             self.expressions.append(_dump(raw))
-            return None, body
+            return None, _NULL if body is None else body
         if name == "@jmespath":
             expr = self.expression(body, inner)
             self.expressions.append(expr.expression)
@@ -246,7 +263,7 @@ class _Compiler:
                 parts.append(body[position:start])
             text = body[start + len(opener):end]
             lead = len(text) - len(text.lstrip())
-            expr = self.expression(text.strip(), path, offset=start + len(opener) + lead)
+            expr = self.expression(text.strip(), path, offset=start + len(opener) + lead, source=body)
             parts.append(expr._evaluate)
             position = end + len(closer)
         if position < len(body):
@@ -295,14 +312,14 @@ def _condition(compiler: _Compiler, kind: str, raw: Any, path: str) -> Callable[
     fn, constant = compiler.compile(raw, path)
     value_of = fn if fn is not None else _constant(constant)
     if kind == "exists":
-        return lambda context: value_of(context) is not None
+        return lambda context: value_of(context) not in (None, _NULL)
     # Segment's `blank` picks `then` when the value is NOT blank (null, undefined, or loosely
     # equal to "" in JavaScript: "", 0, false, []), exactly as its mapping-kit does.
     return lambda context: not _js_blank(value_of(context))
 
 
 def _js_blank(value: Any) -> bool:
-    if value is None or value is False or (value == "" and isinstance(value, str)):
+    if value is None or value is _NULL or value is False or (value == "" and isinstance(value, str)):
         return True
     if isinstance(value, int | float) and not isinstance(value, bool):
         return value == 0
@@ -327,7 +344,7 @@ def _path_getter(segments: list[tuple[str, bool]]) -> Evaluator:
 
 def render_text(value: Any) -> str:
     """How a placeholder's value appears in a template: null → "", JSON for objects and lists."""
-    if value is None:
+    if value is None or value is _NULL:
         return ""
     if isinstance(value, str):
         return value

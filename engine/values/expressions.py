@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jmespath
 from jmespath import exceptions as jexc
@@ -84,25 +84,26 @@ class CompiledExpression:
 
 
 def compile_jmespath(expr: str, *, file: str | None = None, path: str = "$",
-                     column_offset: int = 0) -> CompiledExpression:
+                     column_offset: int = 0, source: str | None = None) -> CompiledExpression:
     """Parse and check `expr` once; SpecError (file, JSON path, column) when it is not valid.
 
     `column_offset` shifts reported columns when the expression sits inside a larger string
-    (a `{{ }}` placeholder in a template).
+    (a `{{ }}` placeholder in a template); `source` is that larger string, shown in errors.
     """
     if not isinstance(expr, str):
         raise SpecError(f"a JMESPath expression must be a string, got {type(expr).__name__}",
                         file=file, path=path)
+    where = _Where(file, path, column_offset, source)
     if not expr.strip():
-        raise SpecError("empty JMESPath expression", file=file, path=path, column=column_offset + 1)
+        raise _located("empty JMESPath expression", expr, 1, where)
     try:
         parsed = jmespath.compile(expr)
     except jexc.LexerError as exc:
-        raise _syntax_error(expr, str(exc.message), exc.lex_position, file, path, column_offset) from None
+        raise _syntax_error(expr, str(exc.message), exc.lex_position, where) from None
     except jexc.ParseError as exc:
-        raise _syntax_error(expr, _parse_reason(exc), exc.lex_position, file, path, column_offset) from None
+        raise _syntax_error(expr, _parse_reason(exc), exc.lex_position, where) from None
     ast: Node = parsed.parsed  # type: ignore[assignment]  # a plain dict at runtime
-    functions = _check_functions(ast, expr, file, path, column_offset)
+    functions = _check_functions(ast, expr, where)
     refs = _References()
     refs.scan(ast, root=True)
     fast = _fast(ast)
@@ -123,19 +124,30 @@ def _parse_reason(exc: jexc.ParseError) -> str:
     return f"unexpected {exc.token_value!r}"
 
 
-def _syntax_error(expr: str, reason: str, position: int | None, file: str | None, path: str,
-                  offset: int) -> SpecError:
+class _Where(NamedTuple):
+    """Where an expression sits, for error messages."""
+
+    file: str | None
+    path: str
+    offset: int
+    source: str | None
+
+
+def _syntax_error(expr: str, reason: str, position: int | None, where: _Where) -> SpecError:
     column = (position if isinstance(position, int) else len(expr)) + 1
-    return _located(f"bad JMESPath: {reason}", expr, column, file, path, offset)
+    return _located(f"bad JMESPath: {reason}", expr, column, where)
 
 
-def _located(reason: str, expr: str, column: int, file: str | None, path: str, offset: int) -> SpecError:
-    caret = " " * (column - 1) + "^"
-    message = f"{reason} at column {column + offset}\n  {expr}\n  {caret}"
-    return SpecError(message, file=file, path=path, column=column + offset)
+def _located(reason: str, expr: str, column: int, where: _Where) -> SpecError:
+    """A SpecError showing the text with a caret under `column` (1-based within `expr`)."""
+    absolute = column + where.offset
+    shown, at = (where.source, absolute) if where.source is not None else (expr, column)
+    caret = " " * (at - 1) + "^"
+    message = f"{reason} at column {absolute}\n  {shown}\n  {caret}"
+    return SpecError(message, file=where.file, path=where.path, column=absolute)
 
 
-def _check_functions(ast: Node, expr: str, file: str | None, path: str, offset: int) -> frozenset[str]:
+def _check_functions(ast: Node, expr: str, where: _Where) -> frozenset[str]:
     """Refuse unknown functions and wrong argument counts at load time, not per event."""
     seen: set[str] = set()
     stack = [ast]
@@ -147,13 +159,12 @@ def _check_functions(ast: Node, expr: str, file: str | None, path: str, offset: 
             arity = function_arity(name)
             column = _function_column(expr, name)
             if arity is None:
-                raise _located(f"unknown function {name}()", expr, column, file, path, offset)
+                raise _located(f"unknown function {name}()", expr, column, where)
             wanted, variadic = arity
             given = len(node["children"])
             if given < wanted or (given > wanted and not variadic):
                 need = f"at least {wanted}" if variadic else str(wanted)
-                raise _located(f"{name}() takes {need} argument(s), got {given}", expr, column,
-                               file, path, offset)
+                raise _located(f"{name}() takes {need} argument(s), got {given}", expr, column, where)
         stack.extend(child for child in node.get("children", ()) if isinstance(child, dict))
     return frozenset(seen)
 
@@ -291,22 +302,25 @@ def _b_subexpression(node: Node) -> Evaluator | None:
 
 
 def _b_index_expression(node: Node) -> Evaluator | None:
-    left_node, right_node = node["children"]
-    if right_node.get("type") != "index":
+    # jmespath chains the children: the first against the value, each index against the result.
+    first, *rest = node["children"]
+    if not rest or any(child.get("type") != "index" for child in rest):
         return None
-    left = _fast(left_node)
+    left = _fast(first)
     if left is None:
         return None
-    index = right_node["value"]
+    indexes = [child["value"] for child in rest]
 
     def indexed(value: Any) -> Any:
         value = left(value)
-        if not isinstance(value, list):
-            return None
-        try:
-            return value[index]
-        except IndexError:
-            return None
+        for index in indexes:
+            if not isinstance(value, list):
+                return None
+            try:
+                value = value[index]
+            except IndexError:
+                return None
+        return value
     return indexed
 
 

@@ -141,6 +141,8 @@ def coercer_for(schema: Any) -> Coercer | None:
     if not scalar and nested is None:
         return None
     matchers = [_MATCHES[name] for name in types if name in _MATCHES]
+    if len(matchers) == 1 and len(scalar) <= 1:
+        return _single_coercer(matchers[0], scalar[0] if scalar else None, nested)
 
     def coerce(value: Any) -> Any:
         if any(match(value) for match in matchers):
@@ -153,6 +155,21 @@ def coercer_for(schema: Any) -> Coercer | None:
     return coerce
 
 
+def _single_coercer(match: Callable[[Any], bool], convert: Coercer | None,
+                    nested: Coercer | None) -> Coercer:
+    """The common case (one declared type), without loops: it runs for every field of every event."""
+    if nested is not None:
+        return lambda value: nested(value) if match(value) else value
+    assert convert is not None
+
+    def coerce(value: Any) -> Any:
+        if match(value):
+            return value
+        converted = convert(value)
+        return value if converted is _NO else converted
+    return coerce
+
+
 def _declared_types(schema: dict[str, Any]) -> list[str]:
     declared = schema.get("type")
     if isinstance(declared, str):
@@ -162,10 +179,9 @@ def _declared_types(schema: dict[str, Any]) -> list[str]:
     # No type: infer it from enum/const when they are all of one kind (e.g. numeric list ids).
     options = schema["enum"] if isinstance(schema.get("enum"), list) else (
         [schema["const"]] if "const" in schema else [])
-    kinds = {_json_type(option) for option in options}
+    kinds = {"number" if (kind := _json_type(option)) == "integer" else kind for option in options}
     if len(kinds) == 1:
-        (kind,) = kinds
-        return ["number" if kind == "integer" else kind]
+        return list(kinds)
     return []
 
 

@@ -22,9 +22,14 @@ from engine.values._checks import is_address, is_full_date, is_rfc3339_datetime
 
 Check = Callable[[Any], bool]
 
-#: Keywords that never affect validity (annotations, and the engine's `x-` extensions).
-_ANNOTATIONS = frozenset({"title", "description", "default", "examples", "$comment", "readOnly",
-                          "writeOnly", "deprecated", "$schema"})
+#: Keywords the fast path does not implement: a schema using any of them is checked by
+#: jsonschema alone. Any other keyword the fast path does not know is an annotation (title,
+#: description, default, `x-…` extensions, `$id`…) and cannot change validity.
+_UNSUPPORTED = frozenset({
+    "$ref", "$dynamicRef", "$recursiveRef", "patternProperties", "propertyNames", "prefixItems",
+    "contains", "minContains", "maxContains", "uniqueItems", "multipleOf", "dependentRequired",
+    "dependentSchemas", "unevaluatedItems", "unevaluatedProperties",
+})
 
 
 def make_format_checker() -> FormatChecker:
@@ -163,11 +168,11 @@ def _compile(schema: Any) -> Check | None:
         return None
     checks: list[Check] = []
     for key, value in schema.items():
-        if key in _ANNOTATIONS or key.startswith("x-") or key in ("then", "else"):
-            continue
+        if key in _UNSUPPORTED:
+            return None
         builder = _KEYWORDS.get(key)
         if builder is None:
-            return None
+            continue  # an annotation, or "then"/"else" (read by "if")
         check = builder(value, schema)
         if check is None:
             return None
@@ -179,7 +184,13 @@ def _compile(schema: Any) -> Check | None:
     if len(checks) == 2:
         first, second = checks
         return lambda v: first(v) and second(v)
-    return lambda v: all(check(v) for check in checks)
+
+    def every(v: Any) -> bool:
+        for check in checks:  # noqa: SIM110  (a plain loop is faster here)
+            if not check(v):
+                return False
+        return True
+    return every
 
 
 def _always(value: Any) -> bool:
@@ -195,7 +206,7 @@ def _is_number(value: Any) -> bool:
 
 
 _TYPE_CHECKS: dict[str, Check] = {
-    "string": lambda v: isinstance(v, str),
+    "string": lambda v: v.__class__ is str or isinstance(v, str),
     "number": _is_number,
     "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool))
     or (isinstance(v, float) and v.is_integer()),
@@ -239,6 +250,8 @@ def _k_enum(value: Any, schema: dict[str, Any]) -> Check | None:
 
 
 def _k_const(value: Any, schema: dict[str, Any]) -> Check | None:
+    if isinstance(value, str):
+        return lambda v: v == value and isinstance(v, str)
     return lambda v: json_equal(v, value)
 
 
@@ -327,7 +340,15 @@ def _subschemas(value: Any) -> list[Check] | None:
 
 def _k_all_of(value: Any, schema: dict[str, Any]) -> Check | None:
     checks = _subschemas(value)
-    return None if checks is None else (lambda v: all(c(v) for c in checks))
+    if checks is None:
+        return None
+
+    def all_of(v: Any) -> bool:
+        for check in checks:  # noqa: SIM110  (a plain loop is faster here)
+            if not check(v):
+                return False
+        return True
+    return all_of
 
 
 def _k_any_of(value: Any, schema: dict[str, Any]) -> Check | None:

@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 
-def contact(state: dict[str, Any], email: str | None = None, mobile: str | None = None) -> dict[str, Any] | None:
+def contact(state: dict[str, Any], email: str | None = None,
+            mobile: str | None = None) -> dict[str, Any] | None:
+    """The contact with that email address (or mobile number) in a sandbox state snapshot."""
     for item in state["contacts"]:
         ids = item.get("identifiers") or {}
-        if (email is not None and ids.get("email") == email) or (mobile is not None and ids.get("mobileNumber") == mobile):
+        if email is not None and ids.get("email") == email:
+            return item
+        if mobile is not None and ids.get("mobileNumber") == mobile:
             return item
     return None
 

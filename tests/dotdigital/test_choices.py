@@ -28,7 +28,8 @@ def test_list_choices_page_through_everything(dest: Any, sb: Any) -> None:
 
 def test_program_choices_are_active_only(dest: Any, sb: Any) -> None:
     choices = dest.choices("programs", SETTINGS, base_url=sb.url)
-    assert choices == [{"value": "2001", "label": "Welcome Journey"}, {"value": "2003", "label": "Birthday Offer"}]
+    assert choices == [{"value": "2001", "label": "Welcome Journey"},
+                       {"value": "2003", "label": "Birthday Offer"}]
 
 
 def test_campaign_choices(dest: Any, sb: Any) -> None:

@@ -55,17 +55,20 @@ def test_generator_works_for_any_destination_folder(tmp_path: Path) -> None:
     (folder / "destination.json").write_text(json.dumps({
         "name": "Acme", "slug": "acme", "settings": {"type": "object", "required": ["token"], "properties": {
             "token": {"title": "API token", "type": "string", "writeOnly": True}}},
-        "base_url": "https://api.acme.test", "authentication": {"scheme": "bearer", "token": {"@jmespath": "settings.token"}},
+        "base_url": "https://api.acme.test",
+        "authentication": {"scheme": "bearer", "token": {"@jmespath": "settings.token"}},
     }))
     (folder / "actions" / "ping.json").write_text(json.dumps({
         "key": "ping", "title": "Ping", "description": "Pings.", "default_trigger": 'type = "track"',
         "fields": {"type": "object", "required": ["who"], "properties": {
             "who": {"title": "Who", "type": "string", "default": {"@path": "$.userId"}}}},
-        "steps": [{"name": "ping", "request": {"method": "POST", "path": ["v1", "ping", {"@jmespath": "payload.who"}]}}],
+        "steps": [{"name": "ping", "request": {"method": "POST",
+                                               "path": ["v1", "ping", {"@jmespath": "payload.who"}]}}],
     }))
     (folder / "fixtures" / "ping" / "defaults.json").write_text(json.dumps({
         "event": {"type": "track", "userId": "u 1"}, "settings": {"token": "t"},
-        "responses": [{"status": 204}], "expect": {"requests": [{"method": "POST", "path": "/v1/ping/u%201"}]}}))
+        "responses": [{"status": 204}],
+        "expect": {"requests": [{"method": "POST", "path": "/v1/ping/u%201"}]}}))
     (folder / "docs" / "notes.md").write_text("## Notes\n\nHand-written.\n")
     page = docgen.generate(folder)
     assert page.startswith("# Acme destination")

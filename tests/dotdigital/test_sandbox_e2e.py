@@ -21,6 +21,17 @@ def _run(dest: Any, sb: Any, action: str, event: dict[str, Any], mapping: dict[s
     return dest.run_action(action, event, settings=SETTINGS, mapping=mapping, base_url=sb.url)
 
 
+_EVENTS = {"addContactToList": "Add Contact to List", "removeContactFromList": "Remove Contact from List",
+           "enrolContact": "Enrol Contact to Program", "sendEmailCampaign": "Send Email Campaign",
+           "sendSms": "Send SMS", "sendTransactionalSms": "Send Transactional SMS",
+           "sendTransactionalEmail": "Send Transactional Email"}
+
+
+def _act(dest: Any, sb: Any, action: str, traits: dict[str, Any], mapping: dict[str, Any]) -> Any:
+    """Run `action` for a track event of its default name carrying `traits`."""
+    return _run(dest, sb, action, _track(_EVENTS[action], traits=traits), mapping)
+
+
 def test_test_authentication(dest: Any, sb: Any) -> None:
     dest.test_authentication(SETTINGS, base_url=sb.url)
     assert [(r["method"], r["path"]) for r in api_calls(sb)] == [("GET", "/v2/data-fields/")]
@@ -33,8 +44,8 @@ def test_test_authentication(dest: Any, sb: Any) -> None:
 def test_add_contact_to_list_creates_contact_with_coerced_data_fields(dest: Any, sb: Any) -> None:
     mapping = {"listId": "1002", "dataFields": {"FIRSTNAME": " Carol ", "AGE": "42", "BIRTHDAY": "1990-05-17",
                                                  "VIP": "true"}}
-    result = _run(dest, sb, "addContactToList", _track("Add Contact to List", traits={"email": "carol@example.com"}),
-                  mapping)
+    result = _act(dest, sb, "addContactToList", {"email": "carol@example.com"},
+             mapping)
     created = contact(sb.state, email="carol@example.com")
     assert created is not None and result.result["contactId"] == created["contactId"]
     assert list_ids(created) == {1002}
@@ -58,15 +69,15 @@ def test_add_contact_to_list_updates_existing_contact_and_caches_definitions(des
 
 def test_add_contact_to_list_rejects_unknown_data_field_before_writing(dest: Any, sb: Any) -> None:
     with pytest.raises(PayloadValidationError) as info:
-        _run(dest, sb, "addContactToList", _track("Add Contact to List", traits={"email": "carol@example.com"}),
+        _act(dest, sb, "addContactToList", {"email": "carol@example.com"},
              {"listId": 1001, "dataFields": {"SHOE_SIZE": 9}})
     assert "SHOE_SIZE" in str(info.value)
     assert contact(sb.state, email="carol@example.com") is None
 
 
 def test_remove_contact_from_list(dest: Any, sb: Any) -> None:
-    _run(dest, sb, "removeContactFromList", _track("Remove Contact from List", traits={"email": "alice@example.com"}),
-         {"listId": 1001})
+    _act(dest, sb, "removeContactFromList", {"email": "alice@example.com"},
+             {"listId": 1001})
     assert list_ids(contact(sb.state, email="alice@example.com")) == set()
 
 
@@ -97,18 +108,19 @@ def test_contact_lookup_is_cached_and_invalidated_on_404(dest: Any, sb: Any) -> 
 
 
 def test_enrol_contact_creates_then_enrols(dest: Any, sb: Any) -> None:
-    result = _run(dest, sb, "enrolContact", _track("Enrol Contact to Program", traits={"email": "dave@example.com"}),
-                  {"programId": "2001"})
+    result = _act(dest, sb, "enrolContact", {"email": "dave@example.com"},
+             {"programId": "2001"})
     state = sb.state
     dave = contact(state, email="dave@example.com")
     assert dave is not None
-    assert any(e["programId"] == 2001 and dave["contactId"] in (e.get("contacts") or []) for e in state["enrolments"])
+    enrolled = [e for e in state["enrolments"] if dave["contactId"] in (e.get("contacts") or [])]
+    assert [e["programId"] for e in enrolled] == [2001]
     assert result.result["programId"] == 2001
 
 
 def test_enrol_into_inactive_program_is_permanent(dest: Any, sb: Any) -> None:
     with pytest.raises(DestinationError) as info:
-        _run(dest, sb, "enrolContact", _track("Enrol Contact to Program", traits={"email": "bob@example.com"}),
+        _act(dest, sb, "enrolContact", {"email": "bob@example.com"},
              {"programId": "2002"})
     assert "not active" in str(info.value)
     assert sb.state["enrolments"] == []
@@ -127,27 +139,27 @@ def test_send_email_campaign_variants(dest: Any, sb: Any) -> None:
 
 def test_send_email_campaign_to_unknown_contact_sends_nothing(dest: Any, sb: Any) -> None:
     with pytest.raises(DestinationError):
-        _run(dest, sb, "sendEmailCampaign", _track("Send Email Campaign", traits={"email": "zed@example.com"}),
+        _act(dest, sb, "sendEmailCampaign", {"email": "zed@example.com"},
              {"campaignId": 3001})
     assert sb.state["campaignSends"] == []
 
 
 def test_send_sms(dest: Any, sb: Any) -> None:
-    _run(dest, sb, "sendSms", _track("Send SMS", traits={"phone": "+44 7700-900123"}), {"message": "Shipped"})
+    _act(dest, sb, "sendSms", {"phone": "+44 7700-900123"}, {"message": "Shipped"})
     assert [s.get("message") for s in sb.state["sms"]] == ["Shipped"]
     assert str(sb.state["sms"][0]).count("447700900123")
 
 
 def test_send_transactional_sms(dest: Any, sb: Any) -> None:
-    result = _run(dest, sb, "sendTransactionalSms", _track("Send Transactional SMS", traits={"phone": "447700900123"}),
-                  {"message": "Code 123456", "from": "ACME", "link_shortening": True})
+    result = _act(dest, sb, "sendTransactionalSms", {"phone": "447700900123"},
+             {"message": "Code 123456", "from": "ACME", "link_shortening": True})
     messages = sb.state["cpaasMessages"]
     assert len(messages) == 1 and messages[0]["messageId"] == result.result["messageId"]
     assert messages[0]["body"] == "Code 123456"
 
 
 def test_send_transactional_email(dest: Any, sb: Any) -> None:
-    _run(dest, sb, "sendTransactionalEmail", _track("Send Transactional Email", traits={"email": "alice@example.com"}),
+    _act(dest, sb, "sendTransactionalEmail", {"email": "alice@example.com"},
          {"fromAddress": "Shop <orders@example.com>", "toAddresses": "alice@example.com, bob@example.com,",
           "subject": "Receipt", "htmlContent": "<p>Thanks</p>", "ccAddresses": "carol@example.com"})
     emails = sb.state["emails"]
@@ -158,7 +170,7 @@ def test_send_transactional_email(dest: Any, sb: Any) -> None:
 
 def test_send_transactional_email_rejects_bad_address_without_calling(dest: Any, sb: Any) -> None:
     with pytest.raises(PayloadValidationError) as info:
-        _run(dest, sb, "sendTransactionalEmail", _track("Send Transactional Email", traits={"email": "a:b@example.com"}),
+        _act(dest, sb, "sendTransactionalEmail", {"email": "a:b@example.com"},
              {"fromAddress": "orders@example.com", "subject": "S", "htmlContent": "<p>x</p>"})
     assert "a:b@example.com" in str(info.value)
     assert api_calls(sb) == []

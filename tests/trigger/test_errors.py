@@ -44,7 +44,8 @@ CASES: list[tuple[str, int, int, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("text", "line", "column", "fragment"), CASES, ids=[c[0] or "<empty>" for c in CASES])
+@pytest.mark.parametrize(("text", "line", "column", "fragment"), CASES,
+                         ids=[c[0] or "<empty>" for c in CASES])
 def test_error_position_and_message(text: str, line: int, column: int, fragment: str) -> None:
     with pytest.raises(TriggerSyntaxError) as info:
         parse(text)
@@ -72,3 +73,15 @@ def test_error_is_a_value_error_for_callers_that_catch_broadly() -> None:
 def test_non_string_input_is_a_type_error() -> None:
     with pytest.raises(TypeError):
         parse(42)  # type: ignore[arg-type]
+
+
+def test_long_chains_compile_and_absurd_nesting_is_a_clean_error() -> None:
+    chain = " and ".join(["properties.x != 1"] * 150)
+    assert parse(chain).matches({"properties": {"x": 2}})
+    assert not parse(chain).matches({})
+    with pytest.raises(TriggerSyntaxError) as info:
+        parse(" and ".join(["properties.x != 1"] * 2000))
+    assert "nests more than 200 levels" in str(info.value)
+    with pytest.raises(TriggerSyntaxError) as info:
+        parse("not (" * 150 + 'type = "a"' + ")" * 150)
+    assert (info.value.line, info.value.column) == (1, 501)
