@@ -284,3 +284,40 @@ def test_redis_killed_mid_run_loses_nothing_acknowledged(
         assert server.poll() is None and all(w.poll() is None for w in workers)
         _check_outcome(sandbox, queue, {m: expect[m] for m in acknowledged}, killed_inflight=0)
         queue.close()
+
+
+def test_adding_workers_does_not_multiply_cached_lookups(
+    fresh_redis: RedisServer, procs: list[_Procs], tmp_path: Path
+) -> None:
+    """The step cache lives in Redis: once one worker looked a contact up, the others reuse it."""
+    def campaign(i: int) -> dict[str, Any]:
+        return {"type": "track", "event": "Send Email Campaign", "userId": "u-alice", "messageId": f"cc-{i}",
+                "traits": {"email": "alice@example.com"}}
+
+    with sandbox_mod.Sandbox(seed="demo") as sandbox:
+        config = _config(tmp_path / "config.json", sandbox.url, fresh_redis.url)
+        doc = json.loads(config.read_text())
+        doc["subscriptions"] = [{"name": "Digest", "action": "sendEmailCampaign",
+                                 "mapping": {"campaignId": 3002}}]
+        config.write_text(json.dumps(doc))
+        p = _Procs(config, tmp_path)
+        procs.append(p)
+        port = _free_port()
+        p.server(port)
+        p.worker(0)
+        url = f"http://127.0.0.1:{port}"
+        _wait_healthy(url)
+        queue = RedisQueue(fresh_redis.url)
+        _post_all([url], [campaign(0)])
+        _wait_settled(queue, 1, timeout=30)
+        for i in range(1, 4):
+            p.worker(i)
+        time.sleep(1.5)  # let the new workers start and take a share
+        _post_all([url], [campaign(i) for i in range(1, 41)])
+        _wait_settled(queue, 41, timeout=60)
+        log = sandbox.requests
+        lookups = [r for r in log if r["method"] == "GET" and r["path"].startswith("/contacts/v3/email/")]
+        sends = [r for r in log if r["method"] == "POST" and r["path"].startswith("/v2/campaigns/send")]
+        assert len(sends) == 41 and queue.dlq_list() == []
+        assert len(lookups) == 1, f"{len(lookups)} contact lookups for one contact"
+        queue.close()
