@@ -63,7 +63,8 @@ print(len(log), sum(1 for r in log if r["status"] == 429), flush=True)
 """
 
 
-def _config(tmp: Path, sandbox_url: str, redis_url: str | None = None, budget: float = 0) -> Path:
+def _config(tmp: Path, sandbox_url: str, concurrency: int = 8, redis_url: str | None = None,
+            budget: float = 0) -> Path:
     subs = [
         {"name": "add", "action": "addContactToList",
          "mapping": {"listId": 1001, "emailIdentifier": {"@jmespath": "properties.email"},
@@ -84,7 +85,7 @@ def _config(tmp: Path, sandbox_url: str, redis_url: str | None = None, budget: f
            "settings": {"region": "r1", "username": "demo@apiconnector.com", "password": "demo-password"},
            "endpoint": sandbox_url, "server": {"write_keys": [KEY]},
            "queue": {"path": "bench.queue.sqlite", "synchronous": "full"},
-           "delivery": {"concurrency": 16, "batch_size": 200, "lease_seconds": 60},
+           "delivery": {"concurrency": concurrency, "batch_size": 200, "lease_seconds": 60},
            "rate_limit": {"requests_per_minute": budget or 10_000_000},
            "subscriptions": subs}
     if redis_url:
@@ -104,6 +105,15 @@ def _events(n: int, run: str) -> list[dict[str, Any]]:
                     "properties": {"email": email, "first": f"N{i}",
                                    "phone": f"+44 7800 {100000 + i % 899999}"}})
     return out
+
+
+def _cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _read_url(proc: subprocess.Popen[str], pattern: str, stream: Any) -> str:
@@ -143,6 +153,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=0,
                         help="0: workers inside `serve` (sqlite only); N: `serve --no-workers` plus N "
                         "`ddengine worker` processes")
+    parser.add_argument("--concurrency", type=int, default=8, help="deliveries in flight per worker")
     parser.add_argument("--budget", type=float, default=0,
                         help="account budget in requests per minute, also enforced by the sandbox "
                         "(default: unlimited)")
@@ -159,7 +170,8 @@ def main() -> int:
         if args.queue == "redis":
             (tmp / "redis").mkdir()
             redis_server = RedisServer(tmp / "redis").start()
-        cfg = _config(tmp, sandbox_url, redis_server.url if redis_server else None, args.budget)
+        cfg = _config(tmp, sandbox_url, args.concurrency, redis_server.url if redis_server else None,
+                      args.budget)
         extra = ["--no-workers"] if args.workers else []
         command = [sys.executable, "-m", "engine", "serve", "--config", str(cfg), "--port", "0",
                    "--log-level", "error", *extra]
@@ -172,12 +184,19 @@ def main() -> int:
         try:
             url = _read_url(serve, r"serving on (http://\S+)", serve.stderr)
             events = _events(args.events, run=str(int(time.time())))
+            procs = {"serve": serve, "sandbox": sandbox,
+                     **{f"worker {i + 1}": w for i, w in enumerate(workers)}}
+            if redis_server is not None and redis_server.proc is not None:
+                procs["redis-server"] = redis_server.proc  # type: ignore[assignment]
+            time.sleep(1.0)  # let the workers finish starting up before counting their CPU
+            cpu_before = {name: _cpu(p.pid) for name, p in procs.items()}
             start = time.perf_counter()
             asyncio.run(_post_all(url, events, args.batch, args.clients))
             ingested = time.perf_counter() - start
             while queue.stats().pending:
                 time.sleep(0.02)
             elapsed = time.perf_counter() - start
+            cpu = {name: _cpu(p.pid) - cpu_before[name] for name, p in procs.items()}
             dead = queue.stats().dead
         finally:
             for proc in [serve, *workers]:
@@ -204,6 +223,11 @@ def main() -> int:
     print(f"API calls per event: {calls / len(events):.2f} (reference: {reference / len(events):.2f})")
     budget = f"budget {args.budget:,.0f}/min" if args.budget else "no budget"
     print(f"API calls per minute: {calls / elapsed * 60:,.0f} ({budget}); 429 answers: {throttled}")
+    for name, seconds in cpu.items():
+        per_event = seconds / len(events) * 1000
+        if per_event:
+            print(f"CPU {name}: {per_event:.2f} ms per event "
+                  f"(one full core: {1000 / per_event:,.0f} events/s)")
     return 0 if delivered + dead == len(events) and dead == 0 else 1
 
 

@@ -55,10 +55,9 @@ class DeliveryConfig:
     backoff_base: float = 0.5
     backoff_max: float = 300.0
     lease_seconds: float = 60.0
-    concurrency: int = 16
+    concurrency: int = 8
     batch_size: int = 100
     auth_pause: float = 60.0
-    timeout: float = 30.0
 
 
 @dataclass(frozen=True)

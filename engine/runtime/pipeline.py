@@ -142,10 +142,8 @@ def _trigger(config: InstanceConfig, sub: SubscriptionConfig, text: str) -> Any:
 
 
 def _check_mapping(config: InstanceConfig, sub: SubscriptionConfig, action: Any) -> None:
-    if not sub.mapping:
-        return
     props = (action.fields or {}).get("properties", {})
-    for key, raw in sub.mapping.items():
+    for key, raw in (sub.mapping or {}).items():
         path = f"{sub.path}.mapping.{key}"
         if key not in props:
             raise ConfigError(f"unknown field {key!r} for action {sub.action} (fields: "
@@ -159,6 +157,12 @@ def _check_mapping(config: InstanceConfig, sub: SubscriptionConfig, action: Any)
         except SpecError as exc:
             raise ConfigError(exc.reason, file=config.file, path=exc.path or path,
                               line=exc.line, column=exc.column) from None
+    missing = [name for name in (action.fields or {}).get("required", [])
+               if name not in (sub.mapping or {}) and "default" not in props.get(name, {})]
+    if missing:
+        raise ConfigError(f"action {sub.action} needs {', '.join(repr(m) for m in missing)}, which "
+                          "has no default: give it in the mapping", file=config.file,
+                          path=f"{sub.path}.mapping")
 
 
 def _check_settings(config: InstanceConfig, destination: Any) -> None:

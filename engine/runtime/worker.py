@@ -60,7 +60,7 @@ class Worker:
     """Runs deliveries from a queue with bounded concurrency until told to stop."""
 
     def __init__(self, pipeline: Pipeline, queue: DeliveryQueue, *, limiter: Any,
-                 policy: RetryPolicy | None = None, concurrency: int = 16, batch_size: int = 100,
+                 policy: RetryPolicy | None = None, concurrency: int = 8, batch_size: int = 100,
                  lease_seconds: float = 60.0, on_auth: str = "pause", auth_pause: float = 60.0,
                  stats: RunStats | None = None, metrics: Registry | None = None,
                  on_settled: Callable[[str, str], None] | None = None, poll_interval: float = 0.2,

@@ -17,9 +17,11 @@ from engine.runtime.queue import DeliveryQueue, EnqueueResult, Submission
 class GroupCommitter:
     """Funnel `enqueue` calls from many coroutines into few queue transactions."""
 
-    def __init__(self, queue: DeliveryQueue, *, max_batch: int = 5000) -> None:
+    def __init__(self, queue: DeliveryQueue, *, max_batch: int = 5000, linger: float = 0.002) -> None:
         self.queue = queue
         self.max_batch = max_batch
+        #: How long the first waiter of a write waits for company (seconds); an fsync costs more.
+        self.linger = linger
         self._pending: list[tuple[list[Submission], asyncio.Future[EnqueueResult]]] = []
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -40,6 +42,8 @@ class GroupCommitter:
         assert self._wake is not None
         while True:
             await self._wake.wait()
+            if self.linger:
+                await asyncio.sleep(self.linger)
             self._wake.clear()
             while self._pending:
                 batch: list[tuple[list[Submission], asyncio.Future[EnqueueResult]]] = []

@@ -152,6 +152,12 @@ def test_config_check(sandbox: Any, tmp_path: Path) -> None:
     field = write_config(tmp_path, sandbox.url, subscriptions=[
         {"name": "x", "action": "addContactToList", "mapping": {"listID": 1}}])
     assert "$.subscriptions[0].mapping.listID" in cli("config", "check", str(field)).stderr
+    needs = write_config(tmp_path, sandbox.url, subscriptions=[{"name": "x", "action": "sendSms"}])
+    result = cli("config", "check", "--no-auth", str(needs))
+    assert "$.subscriptions[0].mapping" in result.stderr and "'message'" in result.stderr
+    jmes = write_config(tmp_path, sandbox.url, subscriptions=[
+        {"name": "x", "action": "sendSms", "mapping": {"message": {"@jmespath": "properties.["}}}])
+    assert "$.subscriptions[0].mapping.message" in cli("config", "check", "--no-auth", str(jmes)).stderr
     remote = write_config(tmp_path, "https://collector.example.net")
     assert "allow_custom_endpoint" in cli("config", "check", "--no-auth", str(remote)).stderr
 

@@ -116,6 +116,24 @@ def test_wrong_write_key(served: tuple[httpx.Client, SQLiteQueue], auth: tuple[s
     assert queue.stats().pending == 0
 
 
+def test_concurrent_requests_share_queue_writes(tmp_path: Path) -> None:
+    """Group commit: 100 concurrent single-event requests need far fewer durable writes."""
+    import asyncio
+
+    queue = SQLiteQueue(tmp_path / "q.sqlite")
+    app = create_app(route=_route, queue=queue, write_keys=[KEY])
+    with ServerThread(app) as srv:
+        async def burst() -> list[int]:
+            async with httpx.AsyncClient(base_url=srv.url, auth=(KEY, ""), timeout=30) as client:
+                replies = await asyncio.gather(*(client.post("/v1/track", json=_track(messageId=f"g{i}"))
+                                                 for i in range(100)))
+            return [r.status_code for r in replies]
+
+        assert asyncio.run(burst()) == [200] * 100
+    assert queue.stats().ready == 200  # each event to 'all' and 'tracks'
+    assert app.state.committer.writes < 90
+
+
 def test_healthz_and_metrics(served: tuple[httpx.Client, SQLiteQueue]) -> None:
     client, _ = served
     client.post("/v1/track", json=_track())
