@@ -86,13 +86,18 @@ class RedisServer:
         """SIGTERM (Redis flushes and exits) or, with hard=True, SIGKILL (a crash)."""
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL if hard else signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
+        deadline = time.monotonic() + 10
+        while self.proc.poll() is None:
+            if time.monotonic() > deadline:
                 self.proc.kill()
-                self.proc.wait()
+            else:
+                # Redis refuses a SIGTERM while it writes its initial AOF (e.g. right after a
+                # replica's first sync): ask again until it accepts.
+                self.proc.send_signal(signal.SIGKILL if hard else signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=0.2)
+            except subprocess.TimeoutExpired:
+                continue
         self.proc = None
 
     def restart(self, *, hard: bool = True, down_for: float = 0.0) -> None:

@@ -26,7 +26,8 @@ def open_queue(config: InstanceConfig, *, path: str | Path | None = None) -> Del
     if q.backend == "redis":
         from engine.runtime.redis.queue import open_redis_queue
 
-        return open_redis_queue(q.url, dedupe_window=q.dedupe_window, file=config.file)
+        return open_redis_queue(q.url, dedupe_window=q.dedupe_window, min_replicas=q.min_replicas,
+                                file=config.file)
     raise ConfigError(f"queue backend {q.backend!r} is not available in this version (use \"sqlite\")",
                       file=config.file, path="$.queue.backend")
 

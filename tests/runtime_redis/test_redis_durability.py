@@ -6,6 +6,9 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+import redis
+
 from engine.runtime.queue import Submission
 from engine.runtime.redis.queue import RedisQueue
 from tests.redis_server import RedisServer
@@ -74,3 +77,62 @@ def test_weak_persistence_is_reported(tmp_path: object) -> None:
     with RedisServer(extra_args=("--appendfsync", "everysec")) as server:
         problems = RedisQueue(server.url).durability_problems()
     assert problems == [problems[0]] and "appendfsync" in problems[0]
+
+
+def _wait_replica_up(replica: RedisServer, timeout: float = 10) -> None:
+    client = replica.client()
+    deadline = time.monotonic() + timeout
+    while client.info("replication").get("master_link_status") != "up":
+        assert time.monotonic() < deadline, "the replica did not sync"
+        time.sleep(0.05)
+    client.close()
+
+
+@pytest.mark.parametrize("min_replicas", [0, 1])
+def test_min_replicas_makes_a_failover_lose_nothing_acknowledged(
+    fresh_redis: RedisServer, min_replicas: int
+) -> None:
+    """A failover during a partition: the replica is promoted while the old primary still takes
+    writes, then the old primary dies. With `min_replicas=1` the writes the new primary never saw
+    were refused (not acknowledged); without it they were acknowledged and are lost."""
+    primary = fresh_redis
+    primary.client().config_set("repl-diskless-sync-delay", 0)  # sync at once (default waits 5 s)
+    with RedisServer(extra_args=("--replicaof", "127.0.0.1", str(primary.port))) as replica:
+        _wait_replica_up(replica)
+        q = RedisQueue(primary.url, namespace="fo", min_replicas=min_replicas, replica_timeout=0.2)
+        acknowledged: list[str | None] = []
+
+        def send(start: int) -> None:
+            batch = _subs(start, 20)
+            try:
+                q.enqueue(batch)
+            except redis.ConnectionError:
+                return  # not acknowledged: the sender retries later
+            acknowledged.extend(s.message_id for s in batch)
+
+        for start in range(0, 100, 20):
+            send(start)
+        promoted = replica.client()
+        promoted.execute_command("REPLICAOF", "NO", "ONE")  # failover; the old primary is cut off
+        promoted.close()
+        for start in range(100, 200, 20):
+            send(start)
+        primary.stop(hard=True)
+        survivor = RedisQueue(replica.url, namespace="fo")
+        seen = {lease.message_id for lease in survivor.lease(500, 30)}
+        lost = set(acknowledged) - seen
+        if min_replicas:
+            assert not lost and len(acknowledged) == 100
+        else:
+            assert len(lost) == 100  # acknowledged while the replica lagged: gone with the primary
+        survivor.close()
+        q.close()
+
+
+def test_min_replicas_refuses_to_acknowledge_without_a_replica(fresh_redis: RedisServer) -> None:
+    q = RedisQueue(fresh_redis.url, namespace="norep", min_replicas=1, replica_timeout=0.2)
+    t0 = time.monotonic()
+    with pytest.raises(redis.ConnectionError, match="replicas confirmed"):
+        q.enqueue(_subs(0, 1))
+    assert time.monotonic() - t0 < 5
+    q.close()

@@ -31,10 +31,10 @@ def _doc(**queue: Any) -> dict[str, Any]:
 
 
 def test_redis_backend_opens_a_redis_queue_and_serve_only_ingests(redis_url: str) -> None:
-    config = parse_config(_doc(backend="redis", url=redis_url, dedupe_window=5))
+    config = parse_config(_doc(backend="redis", url=redis_url, dedupe_window=5, min_replicas=2))
     queue = open_queue(config)
     try:
-        assert isinstance(queue, RedisQueue) and queue.dedupe_window == 5
+        assert isinstance(queue, RedisQueue) and queue.dedupe_window == 5 and queue.min_replicas == 2
     finally:
         queue.close()
     assert ingest_only(config)

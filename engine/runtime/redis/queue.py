@@ -29,6 +29,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from engine.errors import ConfigError
 from engine.runtime.queue import DeadLetter, EnqueueResult, Lease, QueueStats, Submission
@@ -420,7 +422,11 @@ class RedisQueue:
         return float(first[0][1]) / 1000.0 if first else None
 
     def close(self) -> None:
-        """Leave the consumer group if nothing is pending for us, and close the connections."""
+        """Leave the consumer group if nothing is pending for us, and close the connections.
+
+        Best effort and without retries: shutting down must not wait out a Redis outage.
+        """
+        self._r.set_retry(Retry(NoBackoff(), 0))
         try:
             info = self._r.xpending_range(self.k_stream, _GROUP, min="-", max="+", count=1,
                                           consumername=self.consumer)
@@ -446,7 +452,7 @@ def _dead_letter(dlq_id: str, record: Mapping[str, Any]) -> DeadLetter:
 
 
 def open_redis_queue(url: str | None, *, dedupe_window: float = 86400.0, namespace: str = "ddengine",
-                     file: str | None = None) -> RedisQueue:
+                     min_replicas: int = 0, file: str | None = None) -> RedisQueue:
     """The queue named by an instance config's `"queue": {"backend": "redis", "url": ...}`.
 
     Two instances sharing one Redis server use different database numbers in their URLs.
@@ -458,4 +464,4 @@ def open_redis_queue(url: str | None, *, dedupe_window: float = 86400.0, namespa
         _check(url)
     except ConfigError as exc:
         raise ConfigError(exc.reason, file=file, path="$.queue.url") from None
-    return RedisQueue(url, namespace=namespace, dedupe_window=dedupe_window)
+    return RedisQueue(url, namespace=namespace, dedupe_window=dedupe_window, min_replicas=min_replicas)
