@@ -27,7 +27,7 @@ SCHEMA = {"properties": {"password": {"type": "string", "writeOnly": True}}}
 
 def _doc(**queue: Any) -> dict[str, Any]:
     return {"destination": "dotdigital", "settings": dict(SETTINGS), "queue": queue,
-            "subscriptions": [{"name": "s", "action": "sendSms"}]}
+            "subscriptions": [{"name": "s", "action": "sendSms", "mapping": {"message": "hi"}}]}
 
 
 def test_redis_backend_opens_a_redis_queue_and_serve_only_ingests(redis_url: str) -> None:
