@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ddengine",
         description="Declarative destination engine: route Segment-spec events through trigger "
-        "expressions and spec-file actions to Dotdigital.",
+        "expressions and spec-file actions to the destination's API.",
     )
     parser.add_argument("--version", action="version", version=f"ddengine {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")

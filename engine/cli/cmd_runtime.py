@@ -135,11 +135,11 @@ def _send(args: argparse.Namespace) -> int:
     finally:
         queue.close()
         pipeline.close()
-    print_report(console, report)
+    print_report(console, report, args.config)
     return 0 if report.ok else 1
 
 
-def print_report(console: Console, report: SendReport) -> None:
+def print_report(console: Console, report: SendReport, config_file: str | None = None) -> None:
     console.print(summary_table(report))
     line = f"{report.events} events accepted"
     if report.duplicates:
@@ -149,8 +149,9 @@ def print_report(console: Console, report: SendReport) -> None:
     console.print(line, highlight=False)
     if report.stats.failed:
         n = report.stats.failed
-        console.print(f"[red]{n} {'delivery' if n == 1 else 'deliveries'} failed permanently[/red]; see "
-                      "`ddengine dlq list --config FILE`", highlight=False)
+        hint = f"; see `ddengine dlq list --config {config_file}`" if config_file else ""
+        console.print(f"[red]{n} {'delivery' if n == 1 else 'deliveries'} failed permanently[/red]{hint}",
+                      highlight=False)
     if report.pending:
         console.print(f"[yellow]{report.pending} deliveries still queued[/yellow]", highlight=False)
 
@@ -190,6 +191,11 @@ def _serve(args: argparse.Namespace) -> int:
     background = []
     if not args.no_workers and not ingest_only(config):  # Redis: `ddengine worker` delivers
         limiter = make_limiter(pipeline)
+
+        waited = getattr(limiter, "waited", None)
+        if waited is not None:
+            registry.gauge("ddengine_limiter_wait_seconds", "Seconds deliveries waited for the account's "
+                           "rate limiter.", lambda: {(): float(limiter.waited)})
 
         async def work(stop: asyncio.Event) -> None:
             await make_worker(pipeline, queue, limiter=limiter, metrics=registry).run(stop)

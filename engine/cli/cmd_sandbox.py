@@ -42,7 +42,75 @@ def register(subparsers: Any) -> None:
         metavar="NAME:PASSWORD",
         help="API user (repeatable; each user gets its own account); default the demo user",
     )
+    faults = parser.add_argument_group(
+        "faults", "injected faults (also settable at run time: POST /_sandbox/faults)"
+    )
+    faults.add_argument(
+        "--latency", type=float, default=0.0, metavar="SECONDS", help="delay before every answer"
+    )
+    faults.add_argument(
+        "--latency-jitter", type=float, default=0.0, metavar="SECONDS", help="extra random delay, 0..SECONDS"
+    )
+    faults.add_argument(
+        "--error-rate", type=float, default=0.0, metavar="SHARE", help="share (0-1) of calls answered 500/503"
+    )
+    faults.add_argument(
+        "--error-statuses",
+        default="500,503",
+        metavar="LIST",
+        help="statuses for --error-rate (default 500,503)",
+    )
+    faults.add_argument(
+        "--drop-rate",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="share (0-1) of connections dropped unanswered",
+    )
+    faults.add_argument(
+        "--fail-next",
+        action="append",
+        metavar="'[METHOD ]PATH=COUNT[:STATUS]'",
+        help="fail the next COUNT calls to an endpoint with STATUS (default 503; 0 drops the connection), "
+        "e.g. 'POST /v2/programs/enrolments=2:503' (repeatable)",
+    )
+    faults.add_argument(
+        "--fault-seed", type=int, default=0, metavar="N", help="seed of the fault RNG (default 0)"
+    )
     parser.set_defaults(handler=_run)
+
+
+def _fault_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The CLI fault options as a `POST /_sandbox/faults` document."""
+    rules = []
+    for spec in args.fail_next or []:
+        endpoint, sep, rest = spec.rpartition("=")
+        count_text, _, status_text = rest.partition(":")
+        if (
+            not sep
+            or not endpoint.strip()
+            or not count_text.isdigit()
+            or (status_text and not status_text.isdigit())
+        ):
+            raise EngineError(f"--fail-next {spec!r}: expected '[METHOD ]PATH=COUNT[:STATUS]'")
+        rules.append(
+            {"endpoint": endpoint.strip(), "count": int(count_text), "status": int(status_text or 503)}
+        )
+    try:
+        statuses = [int(s) for s in args.error_statuses.split(",") if s.strip()]
+    except ValueError:
+        raise EngineError(
+            f"--error-statuses {args.error_statuses!r}: expected numbers like 500,503"
+        ) from None
+    return {
+        "latency": args.latency,
+        "latency_jitter": args.latency_jitter,
+        "error_rate": args.error_rate,
+        "error_statuses": statuses,
+        "drop_rate": args.drop_rate,
+        "fail_next": rules,
+        "seed": args.fault_seed,
+    }
 
 
 def _users(specs: list[str] | None) -> dict[str, str] | None:
@@ -68,6 +136,7 @@ def _run(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             data=args.data,
+            faults=_fault_settings(args),
         )
     except ValueError as exc:
         raise EngineError(str(exc)) from None

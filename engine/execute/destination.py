@@ -398,23 +398,18 @@ def _field_trace(
 ) -> list[dict[str, Any]]:
     """One trace entry per mapped field: its value and the expression that produced it."""
     props = action.fields.get("properties", {})
+    defaults = action.defaults
     trace = []
     for name, value in payload.items():
         if mapping is not None and name in mapping:
             source, raw = "mapping", mapping[name]
-        elif name in action.defaults:
-            source, raw = "default", props.get(name, {}).get("default")
+            if hasattr(raw, "evaluate"):
+                raw = repr(raw)
+        elif name in defaults:
+            source, raw = "default", props[name].get("default")
         else:
             source, raw = "payload", None
-        trace.append(
-            {
-                "kind": "field",
-                "field": name,
-                "value": value,
-                "source": source,
-                "expression": raw if not hasattr(raw, "evaluate") else repr(raw),
-            }
-        )
+        trace.append({"kind": "field", "field": name, "value": value, "source": source, "expression": raw})
     return trace
 
 

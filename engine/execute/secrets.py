@@ -28,7 +28,10 @@ def mask(obj: Any, secrets: tuple[str, ...]) -> Any:
             text = json.dumps(obj, default=str, ensure_ascii=False)
         except (TypeError, ValueError):
             text = None
-        if text is not None and not any(secret in text for secret in secrets):
+        # A secret with quotes, backslashes or control characters appears escaped in JSON.
+        if text is not None and not any(
+            secret in text or json.dumps(secret, ensure_ascii=False)[1:-1] in text for secret in secrets
+        ):
             return obj
     return _mask(obj, secrets)
 

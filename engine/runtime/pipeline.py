@@ -40,7 +40,9 @@ class Pipeline:
     masker: Masker = field(default_factory=masker)
 
     @classmethod
-    def bind(cls, config: InstanceConfig, *, destination: Any = None) -> Pipeline:
+    def bind(cls, config: InstanceConfig, *, destination: Any = None, cache: Any = None) -> Pipeline:
+        """Load the destination (with a shared `cache`, e.g. Redis-backed, when given) and check
+        every subscription; raises `ConfigError` pointing at the subscription and field."""
         import engine
         from engine.trigger import Router
 
@@ -48,7 +50,7 @@ class Pipeline:
 
         if destination is None:
             try:
-                destination = load_destination(config.destination_ref())
+                destination = load_destination(config.destination_ref(), cache=cache)
             except SpecError as exc:
                 if exc.file is None or "not found" in str(exc).lower():
                     raise ConfigError(str(exc), file=config.file, path="$.destination") from None

@@ -56,7 +56,7 @@ class SandboxApp:
     async def _api(self, scope: Scope, receive: Receive, send: Send) -> None:
         core = self.core
         method: str = scope["method"]
-        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("utf-8", "replace")
         segments = split_path(raw_path)
         family = family_of(segments)
         body_bytes = await _read_body(receive)
@@ -77,11 +77,11 @@ class SandboxApp:
 
         faults = core.faults
         if faults.active:
-            delay = faults.delay()
+            with core.lock:
+                delay = faults.delay()
+                action = faults.decide(method, path, route.template if route else None)
             if delay:
                 await asyncio.sleep(delay)
-            with core.lock:
-                action = faults.decide(method, path, route.template if route else None)
             if action is not None:
                 if action.drop:
                     self._log(method, raw_path, query, body_bytes, None, None)
@@ -116,22 +116,23 @@ class SandboxApp:
             return
 
         body: Any = None
+        bad_json: ApiError | None = None
         if body_bytes:
             try:
                 body = json.loads(body_bytes)
             except (ValueError, UnicodeDecodeError):
-                err = generic_error(
+                body = _parse_for_log(body_bytes)
+                bad_json = generic_error(
                     family, 400, "ERROR_PARAMETER_INVALID", "The request body is not valid JSON."
                 )
                 if family == "v3":
-                    err.body["errorCode"] = "contacts:badJson"
-                await self._finish(send, method, raw_path, query, body_bytes, user, 400, err.body, {})
-                return
+                    bad_json.body["errorCode"] = "contacts:badJson"
 
         now = time.time()
         with core.lock:
             account = core.accounts[user]
             rate_headers: dict[str, str] = {}
+            reply: Reply | None = None
             if core.limiter is not None:
                 decision = core.limiter.hit(account.id, route.tier, now)
                 rate_headers = decision.headers
@@ -143,22 +144,15 @@ class SandboxApp:
                         f"Too many requests: the {route.tier} tier allows "
                         f"{rate_headers['X-RateLimit-Limit']} calls per window.",
                     )
-                    status, out, extra = 429, err.body, rate_headers
-                    self._log_locked(method, raw_path, query, body, user, status, now)
-                    reply = None
+                    reply = Reply(429, err.body)
+            if reply is None:
+                if bad_json is not None:
+                    reply = Reply(400, bad_json.body)
                 else:
-                    reply = self._handle(
-                        route.handler,
-                        Call(account, params or {}, query, body, self.base_url, now, core.rate_config),
-                    )
-            else:
-                reply = self._handle(
-                    route.handler, Call(account, params or {}, query, body, self.base_url, now, None)
-                )
-            if reply is not None:
-                status, out, extra = reply.status, reply.body, {**rate_headers, **reply.headers}
-                self._log_locked(method, raw_path, query, body, user, status, now)
-        await _respond(send, status, out, extra)
+                    call = Call(account, params or {}, query, body, self.base_url, now, core.rate_config)
+                    reply = self._handle(route.handler, call)
+            self._log_locked(method, raw_path, query, body, user, reply.status, now)
+        await _respond(send, reply.status, reply.body, {**rate_headers, **reply.headers})
 
     @staticmethod
     def _handle(handler: Callable[[Call], Reply], call: Call) -> Reply:

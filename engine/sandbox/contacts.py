@@ -170,7 +170,7 @@ def _identifiers(body: dict[str, Any]) -> dict[str, str]:
     out: dict[str, str] = {}
     for name in ("email", "mobileNumber"):
         value = raw.get(name)
-        if value is None:
+        if value is None or value == "":  # Segment's enrol action may send "" for an absent identifier
             continue
         if name == "email" and not is_email(value):
             raise v3_error(

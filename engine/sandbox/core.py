@@ -29,6 +29,7 @@ class SandboxCore:
         rate_limits: RateLimitConfig | Mapping[str, Any] | str | int | bool | None = None,
         data: str | Path | Mapping[str, Any] | None = None,
         request_log_size: int = DEFAULT_SIZE,
+        faults: Mapping[str, Any] | None = None,
     ) -> None:
         doc = seed_document(seed)
         if data is not None:
@@ -44,6 +45,8 @@ class SandboxCore:
         self.lock = threading.Lock()
         self.auth = Authenticator(self.users)
         self.faults = Faults()
+        self.initial_faults = copy.deepcopy(dict(faults or {}))
+        self.faults.configure_from(copy.deepcopy(self.initial_faults))
         self.log = RequestLog(request_log_size)
         self.rate_config = config_from(rate_limits)
         self.limiter = RateLimiter(self.rate_config) if self.rate_config else None
@@ -62,11 +65,12 @@ class SandboxCore:
         return next(iter(self.users))
 
     def reset(self) -> None:
-        """Back to the seed: state, request log, rate-limit counters and faults all cleared."""
+        """Back to the start: seed state, empty request log and rate-limit counters, and the faults
+        given at construction (none unless `faults=` / CLI fault options were used)."""
         with self.lock:
             self._build_accounts()
             self.log.clear()
-            self.faults.configure()
+            self.faults.configure_from(copy.deepcopy(self.initial_faults))
             if self.limiter:
                 self.limiter.clear()
 

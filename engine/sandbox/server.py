@@ -38,6 +38,7 @@ def _uvicorn_config(app: SandboxApp, host: str, port: int) -> uvicorn.Config:
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=2,
+        timeout_keep_alive=30,  # fewer close-while-reusing races for clients that pool connections
         server_header=False,
         date_header=True,
     )
@@ -80,8 +81,9 @@ class Sandbox:
         *,
         data: str | Path | Mapping[str, Any] | None = None,
         request_log_size: int = 100_000,
+        faults: Mapping[str, Any] | None = None,
     ) -> None:
-        self.core = SandboxCore(seed, users, rate_limits, data, request_log_size)
+        self.core = SandboxCore(seed, users, rate_limits, data, request_log_size, faults)
         self.app = SandboxApp(self.core)
         self.host = host
         self.port = port
@@ -172,11 +174,17 @@ class Sandbox:
         """Every API request received (last 100,000): method, path, query, json, status, time, user."""
         return self.core.requests()
 
+    @property
+    def request_count(self) -> int:
+        """API requests received since start/reset/clear (cheap: no copy of the log)."""
+        return self.core.log.total
+
     def clear_requests(self) -> None:
         self.core.clear_requests()
 
     def reset(self) -> None:
-        """Back to the seed; clears the request log, rate-limit counters and faults."""
+        """Back to the seed; clears the request log and rate-limit counters; faults return to those
+        given to the constructor (none by default)."""
         self.core.reset()
 
     # -- behaviour -----------------------------------------------------------------------------

@@ -68,20 +68,9 @@ class Account:
         self.user = user
         self.id = int(doc.get("accountId", 1))
         self.data_fields: dict[str, dict[str, Any]] = {}
-        for df in doc.get("dataFields", []):
-            name = str(df["name"])
-            self.data_fields[name.upper()] = {
-                "name": name,
-                "type": df.get("type", "String"),
-                "visibility": df.get("visibility", "Private"),
-                "defaultValue": df.get("defaultValue"),
-            }
         self.lists: dict[int, AddressBook] = {}
-        for lst in doc.get("lists", []):
-            book = AddressBook(int(lst["id"]), str(lst["name"]), str(lst.get("visibility", "Private")))
-            self.lists[book.id] = book
-        self.programs: dict[int, dict[str, Any]] = {int(p["id"]): dict(p) for p in doc.get("programs", [])}
-        self.campaigns: dict[int, dict[str, Any]] = {int(c["id"]): dict(c) for c in doc.get("campaigns", [])}
+        self.programs: dict[int, dict[str, Any]] = {}
+        self.campaigns: dict[int, dict[str, Any]] = {}
         self.contacts: dict[int, Contact] = {}
         self.by_email: dict[str, int] = {}
         self.by_mobile: dict[str, int] = {}
@@ -96,8 +85,64 @@ class Account:
             if isinstance(m, dict) and "messageId" in m
         }
         self.enrolment_times: deque[float] = deque()
-        for raw in doc.get("contacts", []):
-            self._load_contact(raw)
+        loaders = (
+            ("dataFields", self._load_data_field),
+            ("lists", self._load_list),
+            ("programs", self._load_program),
+            ("campaigns", self._load_campaign),
+            ("contacts", self._load_contact),
+        )
+        for collection, load in loaders:
+            items = doc.get(collection, [])
+            if not isinstance(items, list):
+                raise ValueError(f"sandbox data: {collection} must be a list")
+            for index, item in enumerate(items):
+                try:
+                    load(item)
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    what = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+                    raise ValueError(f"sandbox data: {collection}[{index}]: {what}") from None
+
+    def _load_data_field(self, df: dict[str, Any]) -> None:
+        name = str(df["name"])
+        ftype = df.get("type", "String")
+        if ftype not in DATA_FIELD_TYPES:
+            raise ValueError(f"type must be one of {', '.join(DATA_FIELD_TYPES)}")
+        self.data_fields[name.upper()] = {
+            "name": name,
+            "type": ftype,
+            "visibility": df.get("visibility", "Private"),
+            "defaultValue": df.get("defaultValue"),
+        }
+
+    def _load_list(self, lst: dict[str, Any]) -> None:
+        book = AddressBook(int(lst["id"]), str(lst["name"]), str(lst.get("visibility", "Private")))
+        self.lists[book.id] = book
+
+    def _load_program(self, program: dict[str, Any]) -> None:
+        pid = int(program["id"])
+        self.programs[pid] = {
+            "id": pid,
+            "name": str(program["name"]),
+            "status": program.get("status", "Active"),
+            "dateCreated": program.get("dateCreated") or utc_now(),
+        }
+
+    def _load_campaign(self, campaign: dict[str, Any]) -> None:
+        cid = int(campaign["id"])
+        self.campaigns[cid] = {
+            "id": cid,
+            "name": str(campaign["name"]),
+            "subject": campaign.get("subject", ""),
+            "fromName": campaign.get("fromName", ""),
+            "fromAddress": campaign.get("fromAddress"),
+            "htmlContent": None,
+            "plainTextContent": None,
+            "replyAction": campaign.get("replyAction", "Unset"),
+            "replyToAddress": campaign.get("replyToAddress", ""),
+            "isSplitTest": bool(campaign.get("isSplitTest", False)),
+            "status": campaign.get("status", "Unsent"),
+        }
 
     # -- contacts -------------------------------------------------------------------------------
     def _load_contact(self, raw: dict[str, Any]) -> None:
@@ -117,14 +162,27 @@ class Account:
             created=raw.get("created") or utc_now(),
             updated=raw.get("updated") or utc_now(),
         )
-        self.contacts[cid] = contact
-        self.set_email(contact, ids.get("email"))
-        self.set_mobile(contact, ids.get("mobileNumber"))
+        email, mobile = ids.get("email"), ids.get("mobileNumber")
+        if cid in self.contacts:
+            raise ValueError(f"contactId {cid} is used twice")
+        if email and email.lower() in self.by_email:
+            raise ValueError(f"email {email} belongs to two contacts")
+        if mobile and phone_key(mobile) is None:
+            raise ValueError(f"mobileNumber {mobile!r} is not a phone number")
+        if mobile and phone_key(mobile) in self.by_mobile:
+            raise ValueError(f"mobileNumber {mobile} belongs to two contacts")
+        memberships = []
         for entry in raw.get("lists", []):
             list_id = int(entry["id"] if isinstance(entry, dict) else entry)
             status = entry.get("status", "subscribed") if isinstance(entry, dict) else "subscribed"
-            if list_id in self.lists:
-                self.lists[list_id].members[cid] = status
+            if list_id not in self.lists:
+                raise ValueError(f"list {list_id} does not exist")
+            memberships.append((list_id, status))
+        self.contacts[cid] = contact
+        self.set_email(contact, email)
+        self.set_mobile(contact, mobile)
+        for list_id, status in memberships:
+            self.lists[list_id].members[cid] = status
         if cid >= self.next_contact_id:
             self.next_contact_id = cid + 1
 

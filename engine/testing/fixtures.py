@@ -12,6 +12,7 @@ From pytest::
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,11 @@ from engine.errors import EngineError, SpecError
 from engine.execute.cache import MemoryCache
 from engine.execute.destination import Destination
 from engine.execute.result import ActionResult
-from engine.spec.jsonfile import load_json_file
+from engine.spec.jsonfile import json_path, load_json_file
 from engine.spec.loader import load_spec, resolve_folder
 from engine.spec.meta import check_against_meta
 from engine.testing.server import CannedServer, RecordedRequest
+from engine.values import compile_value
 
 
 @dataclass(frozen=True)
@@ -75,13 +77,28 @@ def fixture_cases(path: str | os.PathLike[str]) -> list[FixtureCase]:
     return cases
 
 
-def check_fixture_actions(cases: list[FixtureCase], actions: set[str] | Any) -> None:
-    """Refuse fixtures naming an action the destination does not have."""
+def check_fixture_actions(cases: list[FixtureCase], actions: Mapping[str, Any] | set[str]) -> None:
+    """Refuse fixtures naming an action the destination does not have, and (given the actions)
+    mappings that name undeclared fields or hold bad expressions."""
     for case in cases:
         if case.action not in actions:
             raise SpecError(
                 f"fixture for unknown action {case.action!r}", file=str(case.file), path="$.action"
             )
+        action = actions[case.action] if isinstance(actions, Mapping) else None
+        mapping = case.data.get("mapping") or {}
+        if action is None:
+            continue
+        fields = action.fields
+        open_schema = fields.get("additionalProperties") not in (None, False)
+        for key, raw in mapping.items():
+            where = json_path(["mapping", key])
+            if key not in fields.get("properties", {}) and not open_schema:
+                known = ", ".join(sorted(fields.get("properties", {})))
+                raise SpecError(
+                    f"{case.action} has no field {key!r} (fields: {known})", file=str(case.file), path=where
+                )
+            compile_value(raw, file=str(case.file), path=where)
 
 
 def _compare_requests(expected: list[dict[str, Any]], got: list[RecordedRequest]) -> list[str]:

@@ -26,16 +26,23 @@ def test_list_choices_page_through_everything(dest: Any, sb: Any) -> None:
     assert [str(s) for s in skips] == ["0", "200", "400", "600"]
 
 
+def _pages(sb: Any) -> list[tuple[str, str, str]]:
+    return [(r["path"], str(r["query"].get("select")), str(r["query"].get("skip"))) for r in api_calls(sb)]
+
+
 def test_program_choices_are_active_only(dest: Any, sb: Any) -> None:
     choices = dest.choices("programs", SETTINGS, base_url=sb.url)
     assert choices == [{"value": "2001", "label": "Welcome Journey"},
                        {"value": "2003", "label": "Birthday Offer"}]
+    # paged like lists (Segment reads one page only): stops at the first empty page
+    assert _pages(sb) == [("/v2/programs", "200", "0"), ("/v2/programs", "200", "200")]
 
 
 def test_campaign_choices(dest: Any, sb: Any) -> None:
     choices = dest.choices("campaigns", SETTINGS, base_url=sb.url)
     assert [c["value"] for c in choices] == ["3001", "3002", "3003"]
     assert choices[0]["label"] == "Black Friday"
+    assert _pages(sb) == [("/v2/campaigns", "200", "0"), ("/v2/campaigns", "200", "200")]
 
 
 def test_data_field_choices(dest: Any, sb: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from engine.errors import AuthenticationError, DestinationError, PayloadValidationError
+from engine.errors import AuthenticationError, DestinationError, PayloadValidationError, RetryableError
 
 from .conftest import SETTINGS
 from .helpers import api_calls, contact, list_ids
@@ -174,3 +174,40 @@ def test_send_transactional_email_rejects_bad_address_without_calling(dest: Any,
              {"fromAddress": "orders@example.com", "subject": "S", "htmlContent": "<p>x</p>"})
     assert "a:b@example.com" in str(info.value)
     assert api_calls(sb) == []
+
+
+def test_wrong_password_is_an_authentication_error_on_actions(dest: Any, sb: Any) -> None:
+    bad = dict(SETTINGS, password="not-the-password")
+    with pytest.raises(AuthenticationError) as info:
+        dest.run_action("sendSms", _track("Send SMS", traits={"phone": "447700900123"}), settings=bad,
+                        mapping={"message": "hi"}, base_url=sb.url)
+    assert "not-the-password" not in str(info.value)
+    assert sb.state["sms"] == []
+
+
+def test_server_error_is_retryable_and_nothing_is_recorded(dest: Any, sb: Any) -> None:
+    sb.set_faults(fail_next=[{"endpoint": "POST /v2/campaigns/send", "status": 500}])
+    event = _track("Send Email Campaign", traits={"email": "alice@example.com"})
+    with pytest.raises(RetryableError):
+        _run(dest, sb, "sendEmailCampaign", event, {"campaignId": 3001})
+    assert sb.state["campaignSends"] == []
+    _run(dest, sb, "sendEmailCampaign", event, {"campaignId": 3001})  # the retry succeeds
+    assert len(sb.state["campaignSends"]) == 1
+
+
+def test_rate_limited_call_is_retryable_with_retry_after(dest: Any, sb: Any) -> None:
+    sb.set_rate_limits({"low": 2, "medium": 2, "high": 2, "window": 60})
+    try:
+        event = _track("Send SMS", traits={"phone": "447700900123"})
+        outcomes = []
+        for _ in range(3):
+            try:
+                _run(dest, sb, "sendSms", event, {"message": "hi"})
+                outcomes.append("ok")
+            except RetryableError as exc:
+                outcomes.append(exc.retry_after)
+        assert outcomes[:2] == ["ok", "ok"]
+        assert isinstance(outcomes[2], float | int) and 0 < outcomes[2] <= 60
+        assert [r["status"] for r in api_calls(sb)][-1] == 429
+    finally:
+        sb.set_rate_limits(None)

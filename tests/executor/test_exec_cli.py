@@ -132,3 +132,16 @@ def test_run_reports_json_syntax_error_in_event(write_spec: SpecWriter, tmp_path
         "spec", "run", "track", "--spec", str(write_spec()), "--event", str(event), "--settings", settings
     )
     assert out.returncode == 1 and "bad.json:1:12" in out.stderr
+
+
+def test_validate_refuses_fixture_mapping_of_unknown_field(write_spec: SpecWriter) -> None:
+    case = {"event": {}, "settings": SETTINGS, "mapping": {"emial": "x"}, "expect": {}}
+    out = ddengine("spec", "validate", str(write_spec(fixtures={"track/typo": case})))
+    assert out.returncode == 1
+    assert "typo.json: $.mapping.emial: track has no field 'emial'" in out.stderr
+
+
+def test_validate_refuses_fixture_mapping_with_bad_expression(write_spec: SpecWriter) -> None:
+    case = {"event": {}, "settings": SETTINGS, "mapping": {"email": {"@jmespath": "traits.["}}, "expect": {}}
+    out = ddengine("spec", "validate", str(write_spec(fixtures={"track/bad": case})))
+    assert out.returncode == 1 and "bad.json" in out.stderr and "$.mapping.email" in out.stderr

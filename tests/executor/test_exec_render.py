@@ -59,3 +59,43 @@ def test_memory_cache_ttl_and_bound() -> None:
     assert cache.get("a") is None
     cache.delete("c")
     assert cache.get("c") is None
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(obj=_json, secret=st.text(min_size=4, max_size=12).filter(lambda s: "*" not in s))
+def test_masked_output_never_contains_the_secret(obj: object, secret: str) -> None:
+    import json
+
+    from engine.execute.secrets import mask
+
+    planted = {"x": obj, "y": [f"a{secret}b", secret], secret: 1}
+    masked = mask(planted, (secret,))
+    assert not any(secret in text for text in _strings(masked))
+    assert masked["y"] == ["a***b", "***"]
+    json.dumps(masked)  # still JSON
+
+
+def _strings(obj: object) -> list[str]:
+    """Every string (keys included) inside a JSON-like object."""
+    if isinstance(obj, str):
+        return [obj]
+    if isinstance(obj, dict):
+        return [s for k, v in obj.items() for s in (*_strings(k), *_strings(v))]
+    if isinstance(obj, list):
+        return [s for v in obj for s in _strings(v)]
+    return []
+
+
+@settings(max_examples=100, deadline=None)
+@given(obj=_json)
+def test_masking_without_secrets_is_identity(obj: object) -> None:
+    from engine.execute.secrets import mask
+
+    assert mask(obj, ("zz-not-present-zz",)) == obj

@@ -428,3 +428,24 @@ def test_unknown_action(dest: Any) -> None:
 def test_base_url_from_settings(dest: Any, tmp_path: Path) -> None:
     planned = dest.plan("track", EVENT, settings={**SETTINGS, "host": "api.example.org"})
     assert planned[0].url.startswith("https://api.example.org/v1/people/")
+
+
+def test_threads_share_one_destination(dest: Any, server: CannedServer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from engine.testing.server import CannedResponse
+
+    server.fallback = CannedResponse(status=200, json={"ok": True}, has_json=True)
+
+    def one(i: int) -> Any:
+        event = {"traits": {"email": f"user{i}@x.com"}, "properties": {"amount": i}}
+        settings = {**SETTINGS, "user": f"account{i % 3}"}
+        return dest.run_action("track", event, settings=settings, base_url=server.url)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(one, range(40)))
+    assert [r.payload["amount"] for r in results] == list(range(40))
+    assert sorted(r.path for r in server.requests) == sorted(
+        f"/v1/people/user{i}@x.com/events" for i in range(40)
+    )
+    assert len(dest._transport._sync) == 3  # one pooled client per account

@@ -88,3 +88,47 @@ def test_sigterm_releases_unstarted_leases(sandbox: Any, tmp_path: Path) -> None
     stats = queue.stats()
     assert stats.leased == 0 and stats.pending > 0  # nothing stuck behind a 600 s lease
     assert len(queue.lease(1000, 60)) == stats.pending
+
+
+def test_kill_9_serve_keeps_every_acknowledged_event(sandbox: Any, tmp_path: Path) -> None:
+    """Acknowledged means on disk: kill -9 the ingestion server mid-stream, then count."""
+    import re
+    import threading
+
+    import httpx
+
+    cfg = write_config(tmp_path, sandbox.url)
+    proc = subprocess.Popen([sys.executable, "-m", "engine", "serve", "--config", str(cfg), "--port", "0",
+                             "--no-workers", "--log-level", "error"], cwd=ROOT, env=env(),
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    match = None
+    while match is None:
+        line = proc.stderr.readline()
+        assert line, "serve did not start"
+        match = re.search(r"serving on (http://\S+)", line)
+    url = match.group(1)
+    acked: list[str] = []
+
+    def post() -> None:
+        with httpx.Client(base_url=url, auth=("wk-test", ""), timeout=5) as client:
+            for i in range(100_000):
+                batch = add_events(5, f"k{i}-")
+                try:
+                    r = client.post("/v1/batch", json={"batch": batch})
+                except httpx.HTTPError:
+                    return
+                if r.status_code == 200:
+                    acked.extend(e["messageId"] for e in batch)
+
+    sender = threading.Thread(target=post)
+    sender.start()
+    time.sleep(random.uniform(0.5, 1.5))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    sender.join(timeout=30)
+    assert len(acked) > 0
+    queue = SQLiteQueue(tmp_path / "queue.sqlite")
+    queued = {lease.message_id for lease in queue.lease(1_000_000, 60)}
+    assert set(acked) <= queued, f"{len(set(acked) - queued)} acknowledged events missing"
+    print(f"serve killed after {len(acked)} acknowledged events; all {len(acked)} found queued")
