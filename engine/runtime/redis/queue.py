@@ -120,14 +120,15 @@ end
 return out
 """
 
-# Shared head of every settle script: the lease must still be ours, then the entry leaves the
-# stream. KEYS: stream, tokens, ..., leases last. ARGV: entry id, token, ...
+# Every settle script starts the same way: the lease must still be ours (its token matches),
+# then the entry leaves the stream, the group's pending list and the lease book.
+# KEYS[1..3]: stream, tokens, leases. ARGV[1..2]: entry id, token.
 _SETTLE_HEAD = """
 if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('XACK', KEYS[1], 'workers', ARGV[1])
 redis.call('XDEL', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('ZREM', KEYS[LEASES], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
 """
 
 # KEYS: stream, tokens, leases. ARGV: (id, token) pairs.
@@ -145,26 +146,26 @@ end
 return done
 """
 
-# KEYS: stream, tokens, delayed, delayed:data, leases.
-# ARGV: id, token, delayed member (the entry id), delay_ms, payload.
-_RETRY = _SETTLE_HEAD.replace("LEASES", "5") + """
+# KEYS: stream, tokens, leases, delayed, delayed:data.
+# ARGV: id, token, delayed member (the entry id: unique, and consumed here), delay_ms, payload.
+_RETRY = _SETTLE_HEAD + """
 local delay = tonumber(ARGV[4])
 if delay <= 0 then
   redis.call('XADD', KEYS[1], '*', 'p', ARGV[5])
 else
   local t = redis.call('TIME')
   local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  redis.call('HSET', KEYS[4], ARGV[3], ARGV[5])
-  redis.call('ZADD', KEYS[3], now_ms + delay, ARGV[3])
+  redis.call('HSET', KEYS[5], ARGV[3], ARGV[5])
+  redis.call('ZADD', KEYS[4], now_ms + delay, ARGV[3])
 end
 return 1
 """
 
-# KEYS: stream, tokens, dlq, dlq:data, dlq:seq, leases. ARGV: id, token, dead-letter JSON (no id yet).
-_DEAD = _SETTLE_HEAD.replace("LEASES", "6") + """
-local n = redis.call('INCR', KEYS[5])
-redis.call('HSET', KEYS[4], n, ARGV[3])
-redis.call('ZADD', KEYS[3], n, n)
+# KEYS: stream, tokens, leases, dlq, dlq:data, dlq:seq. ARGV: id, token, dead-letter JSON.
+_DEAD = _SETTLE_HEAD + """
+local n = redis.call('INCR', KEYS[6])
+redis.call('HSET', KEYS[5], n, ARGV[3])
+redis.call('ZADD', KEYS[4], n, n)
 return 1
 """
 
@@ -321,21 +322,21 @@ class RedisQueue:
     def retry(self, lease: Lease, delay: float, error: Mapping[str, Any]) -> bool:
         payload = _payload(lease.subscription, lease.message_id, lease.event, lease.attempts + 1,
                            lease.enqueued_at, error)
-        keys = [self.k_stream, self.k_tokens, self.k_delayed, self.k_delayed_data, self.k_leases]
+        keys = [self.k_stream, self.k_tokens, self.k_leases, self.k_delayed, self.k_delayed_data]
         delay_ms = max(0, int(delay * 1000))
         return bool(self._call(self._retry, keys, [lease.id, lease.token, lease.id, delay_ms, payload]))
 
     def release(self, lease: Lease) -> bool:
         payload = _payload(lease.subscription, lease.message_id, lease.event, lease.attempts,
                            lease.enqueued_at)
-        keys = [self.k_stream, self.k_tokens, self.k_delayed, self.k_delayed_data, self.k_leases]
+        keys = [self.k_stream, self.k_tokens, self.k_leases, self.k_delayed, self.k_delayed_data]
         return bool(self._call(self._retry, keys, [lease.id, lease.token, lease.id, 0, payload]))
 
     def dead_letter(self, lease: Lease, error: Mapping[str, Any]) -> bool:
         record = {"subscription": lease.subscription, "message_id": lease.message_id,
                   "event": lease.event, "attempts": lease.attempts + 1,
                   "error": dict(error), "failed_at": time.time(), "enqueued_at": lease.enqueued_at}
-        keys = [self.k_stream, self.k_tokens, self.k_dlq, self.k_dlq_data, self.k_dlq_seq, self.k_leases]
+        keys = [self.k_stream, self.k_tokens, self.k_leases, self.k_dlq, self.k_dlq_data, self.k_dlq_seq]
         text = json.dumps(record, separators=(",", ":"), default=str)
         return bool(self._call(self._dead, keys, [lease.id, lease.token, text]))
 
