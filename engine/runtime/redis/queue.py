@@ -54,7 +54,8 @@ for s = 1, n do
   if string.sub(mid, 1, 1) == '1' then
     local key = seen_prefix .. string.sub(mid, 2)
     if window > 0 then
-      fresh = redis.call('SET', key, '1', 'NX', 'PX', math.max(1, math.floor(window * 1000))) and true or false
+      local px = math.max(1, math.floor(window * 1000))
+      fresh = redis.call('SET', key, '1', 'NX', 'PX', px) and true or false
     end
   end
   if fresh then
