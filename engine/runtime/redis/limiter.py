@@ -1,4 +1,4 @@
-"""One request budget per Dotdigital account, shared by every worker process on every host.
+"""One request budget per destination account, shared by every worker process on every host.
 
 A token bucket kept in a Redis hash and updated by a Lua script, so that taking a token is one
 atomic step whatever the number of clients. The script reads Redis's own clock (`TIME`), so hosts
