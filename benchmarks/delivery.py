@@ -5,6 +5,12 @@ Segment batches. Prints events/s from the first request until the last delivery 
 calls per event for a mixed workload next to the reference's count (dotdigital-api.md section 5).
 
     python benchmarks/delivery.py [--events 3000] [--batch 100] [--clients 4]
+    python benchmarks/delivery.py --queue redis --workers N [--budget REQUESTS_PER_MINUTE]
+
+With `--queue redis` a private redis-server (appendonly yes, appendfsync always) holds the queue,
+`serve` only ingests and N `ddengine worker` processes deliver, sharing one account budget.
+`--budget` sets that budget and turns the sandbox's rate limits on at the same figure, so the
+run shows whether delivery sits at the budget without 429s.
 """
 
 from __future__ import annotations
@@ -24,7 +30,10 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from engine.runtime.queue import DeliveryQueue
+from engine.runtime.redis.queue import RedisQueue
 from engine.runtime.sqlite_queue import SQLiteQueue
+from tests.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "bench-key"
@@ -44,14 +53,18 @@ MIX = [
 _SANDBOX = """
 import sys, time
 from engine.sandbox import Sandbox
-sb = Sandbox(seed="demo", rate_limits=None, request_log_size=1_000_000).start()
+budget = int(sys.argv[1])
+limits = {"low": budget, "medium": budget, "high": budget, "enrolments": "off"} if budget else None
+sb = Sandbox(seed="demo", rate_limits=limits, request_log_size=1_000_000).start()
 print(sb.url, flush=True)
 sys.stdin.readline()
-print(len(sb.requests), flush=True)
+log = sb.requests
+print(len(log), sum(1 for r in log if r["status"] == 429), flush=True)
 """
 
 
-def _config(tmp: Path, sandbox_url: str, concurrency: int = 8) -> Path:
+def _config(tmp: Path, sandbox_url: str, concurrency: int = 8, redis_url: str | None = None,
+            budget: float = 0) -> Path:
     subs = [
         {"name": "add", "action": "addContactToList",
          "mapping": {"listId": 1001, "emailIdentifier": {"@jmespath": "properties.email"},
@@ -73,8 +86,10 @@ def _config(tmp: Path, sandbox_url: str, concurrency: int = 8) -> Path:
            "endpoint": sandbox_url, "server": {"write_keys": [KEY]},
            "queue": {"path": "bench.queue.sqlite", "synchronous": "full"},
            "delivery": {"concurrency": concurrency, "batch_size": 200, "lease_seconds": 60},
-           "rate_limit": {"requests_per_minute": 10_000_000},
+           "rate_limit": {"requests_per_minute": budget or 10_000_000},
            "subscriptions": subs}
+    if redis_url:
+        doc["queue"] = {"backend": "redis", "url": redis_url}
     path = tmp / "bench.json"
     path.write_text(json.dumps(doc))
     return path
@@ -133,20 +148,30 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=3000, help="events to send (default 3000)")
     parser.add_argument("--batch", type=int, default=100, help="events per /v1/batch request")
     parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients")
-    parser.add_argument("--queue", choices=["sqlite"], default="sqlite",
-                        help="queue backend (redis: issue 7)")
+    parser.add_argument("--queue", choices=["sqlite", "redis"], default="sqlite",
+                        help="queue backend (redis: a private redis-server; serve only ingests)")
     parser.add_argument("--workers", type=int, default=0,
-                        help="0: workers inside `serve`; N: `serve --no-workers` plus N "
+                        help="0: workers inside `serve` (sqlite only); N: `serve --no-workers` plus N "
                         "`ddengine worker` processes")
     parser.add_argument("--concurrency", type=int, default=8, help="deliveries in flight per worker")
+    parser.add_argument("--budget", type=float, default=0,
+                        help="account budget in requests per minute, also enforced by the sandbox "
+                        "(default: unlimited)")
     args = parser.parse_args()
+    if args.queue == "redis" and not args.workers:
+        args.workers = 1  # with Redis, `serve` never delivers
     environ = {**os.environ, "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryDirectory(prefix="ddengine-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        sandbox = subprocess.Popen([sys.executable, "-c", _SANDBOX], cwd=ROOT, env=environ, text=True,
-                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        sandbox = subprocess.Popen([sys.executable, "-c", _SANDBOX, str(int(args.budget))], cwd=ROOT,
+                                   env=environ, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         sandbox_url = _read_url(sandbox, r"(http://\S+)", sandbox.stdout)
-        cfg = _config(tmp, sandbox_url, args.concurrency)
+        redis_server = None
+        if args.queue == "redis":
+            (tmp / "redis").mkdir()
+            redis_server = RedisServer(tmp / "redis").start()
+        cfg = _config(tmp, sandbox_url, args.concurrency, redis_server.url if redis_server else None,
+                      args.budget)
         extra = ["--no-workers"] if args.workers else []
         command = [sys.executable, "-m", "engine", "serve", "--config", str(cfg), "--port", "0",
                    "--log-level", "error", *extra]
@@ -154,12 +179,15 @@ def main() -> int:
         workers = [subprocess.Popen([sys.executable, "-m", "engine", "worker", "--config", str(cfg),
                                      "--log-level", "error"], cwd=ROOT, env=environ)
                    for _ in range(args.workers)]
-        queue = SQLiteQueue(tmp / "bench.queue.sqlite")
+        queue: DeliveryQueue = RedisQueue(redis_server.url) if redis_server else \
+            SQLiteQueue(tmp / "bench.queue.sqlite")
         try:
             url = _read_url(serve, r"serving on (http://\S+)", serve.stderr)
             events = _events(args.events, run=str(int(time.time())))
             procs = {"serve": serve, "sandbox": sandbox,
                      **{f"worker {i + 1}": w for i, w in enumerate(workers)}}
+            if redis_server is not None and redis_server.proc is not None:
+                procs["redis-server"] = redis_server.proc  # type: ignore[assignment]
             time.sleep(1.0)  # let the workers finish starting up before counting their CPU
             cpu_before = {name: _cpu(p.pid) for name, p in procs.items()}
             start = time.perf_counter()
@@ -178,18 +206,23 @@ def main() -> int:
             assert sandbox.stdin is not None and sandbox.stdout is not None
             sandbox.stdin.write("\n")
             sandbox.stdin.flush()
-            calls = int(sandbox.stdout.readline())
+            calls, throttled = (int(x) for x in sandbox.stdout.readline().split())
             sandbox.terminate()
             sandbox.wait(timeout=10)
+            if redis_server is not None:
+                redis_server.stop()
         delivered = len(events) - dead
     reference = sum(MIX[i % len(MIX)][2] for i in range(len(events)))
+    durability = "appendfsync always" if args.queue == "redis" else "synchronous=FULL"
     print(f"events: {len(events)} in /v1/batch requests of {args.batch}, {args.clients} clients, "
-          f"queue={args.queue} (synchronous=FULL), workers: {args.workers or 'inside serve'}")
+          f"queue={args.queue} ({durability}), workers: {args.workers or 'inside serve'}")
     print(f"ingestion (acknowledged, durably queued): {len(events) / ingested:,.0f} events/s")
     print(f"end to end (serve → sandbox, all settled): {len(events) / elapsed:,.0f} events/s "
           f"({elapsed:.2f} s)")
     print(f"settled {delivered + dead}: delivered {delivered}, dead-lettered {dead}; none left queued")
     print(f"API calls per event: {calls / len(events):.2f} (reference: {reference / len(events):.2f})")
+    budget = f"budget {args.budget:,.0f}/min" if args.budget else "no budget"
+    print(f"API calls per minute: {calls / elapsed * 60:,.0f} ({budget}); 429 answers: {throttled}")
     for name, seconds in cpu.items():
         per_event = seconds / len(events) * 1000
         if per_event:

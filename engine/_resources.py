@@ -28,3 +28,8 @@ def grammar_dir() -> Path:
 def specs_dir() -> Path:
     """Folder holding `meta/` and one folder per bundled destination."""
     return _data_root() / "specs"
+
+
+def examples_dir() -> Path:
+    """Folder holding the demo's instance config and events."""
+    return _data_root() / "examples"

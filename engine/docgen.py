@@ -32,7 +32,7 @@ class DocCheck:
 
 
 def resolve_spec_folder(destination: str | Path) -> Path:
-    """A bundled destination slug (`dotdigital`) or a path to a destination folder."""
+    """A bundled destination slug or a path to a destination folder."""
     candidate = Path(destination)
     if (candidate / "destination.json").is_file():
         return candidate

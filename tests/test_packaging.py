@@ -27,8 +27,8 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_wheel_carries_grammar_and_specs(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    repo_files = [p for d in ("grammar", "specs") for p in (ROOT / d).rglob("*") if p.is_file()]
-    assert repo_files, "grammar/ and specs/ should not be empty"
+    repo_files = [p for d in ("grammar", "specs", "examples") for p in (ROOT / d).rglob("*") if p.is_file()]
+    assert repo_files, "grammar/, specs/ and examples/ should not be empty"
     for path in repo_files:
         rel = path.relative_to(ROOT).as_posix()
         assert f"engine/_data/{rel}" in names, f"{rel} missing from the wheel"
@@ -46,9 +46,10 @@ def test_installed_copy_finds_its_data_from_another_directory(wheel: Path, tmp_p
     code = (
         "import engine, engine._resources as r;"
         "print(engine.__file__);"
-        "print((r.grammar_dir() / 'trigger.lark').is_file(), (r.specs_dir() / 'meta').is_dir())"
+        "print((r.grammar_dir() / 'trigger.lark').is_file(), (r.specs_dir() / 'meta').is_dir(),"
+        " (r.examples_dir() / 'config.json').is_file())"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True,
                          text=True, check=True).stdout.split()
     assert out[0].startswith(str(target)), out
-    assert out[1:] == ["True", "True"]
+    assert out[1:] == ["True", "True", "True"]

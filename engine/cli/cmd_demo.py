@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from engine._resources import examples_dir as bundled_examples_dir
 from engine.runtime import aio, logs
 from engine.runtime.config import load_config
 from engine.runtime.pipeline import Pipeline
@@ -39,8 +40,8 @@ def register(subparsers: Any) -> None:
 
 
 def examples_dir(given: str | None = None) -> Path:
-    candidates = [Path(given)] if given else [Path.cwd() / "examples",
-                                              Path(__file__).resolve().parents[2] / "examples"]
+    """The folder the demo runs: --examples, ./examples, else the copy shipped with the engine."""
+    candidates = [Path(given)] if given else [Path.cwd() / "examples", bundled_examples_dir()]
     for folder in candidates:
         if (folder / "config.json").is_file() and (folder / "demo-events.jsonl").is_file():
             return folder

@@ -19,7 +19,7 @@ from engine.runtime.metrics import Registry
 from engine.runtime.pipeline import Pipeline
 from engine.runtime.queue import DeliveryQueue
 from engine.runtime.send import SendReport, drain, enqueue, plan_requests, read_events, summary_table
-from engine.runtime.service import make_limiter, make_worker, open_queue
+from engine.runtime.service import ingest_only, make_limiter, make_worker, open_queue
 from engine.runtime.worker import register_metrics
 
 
@@ -69,6 +69,12 @@ def register(subparsers: Any) -> None:
                                    "stop leasing, finish in-flight deliveries and release the rest.")
     worker.add_argument("--config", required=True, help="The instance config (JSON).")
     worker.add_argument("--log-level", default="info", help="Log level for JSON logs on stderr.")
+    worker.add_argument("--concurrency", type=int, metavar="N",
+                        help="Deliveries in flight in this process (default: delivery.concurrency).")
+    worker.add_argument("--drain", action="store_true",
+                        help="Exit once nothing is pending (ready, delayed or leased).")
+    worker.add_argument("--require-durable", action="store_true",
+                        help="Refuse to start when the Redis queue is not appendonly + appendfsync always.")
     worker.set_defaults(handler=_worker)
 
     dlq = subparsers.add_parser("dlq", help="Inspect, replay or purge dead letters.",
@@ -183,7 +189,7 @@ def _serve(args: argparse.Namespace) -> int:
     registry = Registry()
     register_metrics(registry)
     background = []
-    if not args.no_workers:
+    if not args.no_workers and not ingest_only(config):  # Redis: `ddengine worker` delivers
         limiter = make_limiter(pipeline)
 
         waited = getattr(limiter, "waited", None)
@@ -202,7 +208,7 @@ def _serve(args: argparse.Namespace) -> int:
     sock = bind(host, port)
     actual = sock.getsockname()[1]
     logs.event(logs.logging.getLogger("engine.server"), logs.logging.INFO, "listening",
-               url=f"http://{host}:{actual}", workers=not args.no_workers)
+               url=f"http://{host}:{actual}", workers=bool(background))
     print(f"ddengine serving on http://{host}:{actual}", file=sys.stderr, flush=True)
     _exit_quietly_on_sigterm()
     try:
@@ -217,32 +223,26 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    # A signal during start-up (loading specs) must stop the worker gracefully too.
+    # The loop lives in engine.runtime.workerproc: with a Redis queue it also wires the shared
+    # step cache and checks Redis persistence (issue 7).
+    from engine.runtime.workerproc import WorkerOptions, run
+
+    # A signal during start-up (before the event loop runs) must stop the worker gracefully too.
     early_stop: list[int] = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: early_stop.append(signum))
     logs.configure(args.log_level.upper())
     config = load_config(args.config)
-    pipeline = Pipeline.bind(config)
-    queue = open_queue(config)
-    log = logs.logging.getLogger("engine.runtime.worker")
+    options = WorkerOptions(concurrency=args.concurrency, drain=args.drain,
+                            require_durable=args.require_durable)
 
     async def main() -> None:
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
         if early_stop:
             stop.set()
-        logs.event(log, logs.logging.INFO, "worker started", queue=str(config.queue.path))
-        await make_worker(pipeline, queue).run(stop)
-        logs.event(log, logs.logging.INFO, "worker stopped")
+        await run(config, options, stop=stop)
 
-    try:
-        aio.run(main())
-    finally:
-        queue.close()
-        pipeline.close()
+    aio.run(main())
     return 0
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from engine.errors import MappingError
+from engine.errors import EngineError, MappingError
 from engine.spec.model import RequestSpec
 
 _PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9_.~@-]*\Z")
@@ -127,6 +127,19 @@ def unpend(value: Any, found: set[str]) -> Any:
     return value
 
 
+def _plan_body(value: Any, context: dict[str, Any], pending: set[str]) -> Any:
+    """Render a body while planning; a body that computes with an earlier step's response
+    (e.g. passes it to a function) cannot be known before that response exists, so it is
+    shown as a placeholder naming the steps it waits for instead of failing the plan."""
+    try:
+        return value.evaluate(context)
+    except EngineError:
+        reads = sorted(n for n in (getattr(value, "step_refs", None) or ()) if n != "*")
+        pending.update(reads)
+        names = ", ".join(f"steps.{n}" for n in reads) or "earlier steps"
+        return f"<computed when sent, from the response of {names}>"
+
+
 def render_request(
     spec: RequestSpec,
     context: dict[str, Any],
@@ -141,8 +154,11 @@ def render_request(
     headers = dict(base_headers)
     if spec.headers is not None:
         headers.update(_headers(spec.headers.evaluate(context)))
-    body = spec.json.evaluate(context) if spec.json is not None else None
     pending: set[str] = set()
+    if planning and spec.reads_steps and spec.json is not None:
+        body = _plan_body(spec.json, context, pending)
+    else:
+        body = spec.json.evaluate(context) if spec.json is not None else None
     if planning and spec.reads_steps:
         body = unpend(body, pending)
         query = unpend(query, pending)

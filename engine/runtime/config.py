@@ -47,6 +47,8 @@ class QueueConfig:
     url: str | None = None
     dedupe_window: float = 86400.0
     synchronous: str = "full"
+    #: Redis only: replicas that must hold a write before it is acknowledged (issue 7).
+    min_replicas: int = 0
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,8 @@ def parse_config(raw: Any, *, file: str = "<config>", env: Mapping[str, str] | N
         server_port=server.get("port", 8088),
         queue=QueueConfig(backend=queue.get("backend", "sqlite"), path=(base / qpath),
                           url=queue.get("url"), dedupe_window=float(queue.get("dedupe_window", 86400)),
-                          synchronous=queue.get("synchronous", "full")),
+                          synchronous=queue.get("synchronous", "full"),
+                          min_replicas=int(queue.get("min_replicas", 0))),
         delivery=DeliveryConfig(**delivery),
         requests_per_minute=rate.get("requests_per_minute"),
         burst=rate.get("burst"),

@@ -55,18 +55,25 @@ class Pipeline:
                 if exc.file is None or "not found" in str(exc).lower():
                     raise ConfigError(str(exc), file=config.file, path="$.destination") from None
                 raise
-        _check_settings(config, destination)
-        _check_count(config, destination)
-        check_endpoint(config, _allowed_hosts(config, destination))
+        # Every check runs, so that one `config check` shows every problem of the file at once.
+        problems: list[ConfigError] = []
+        for check in (_check_settings, _check_count):
+            _collect(problems, check, config, destination)
+        _collect(problems, lambda: check_endpoint(config, _allowed_hosts(config, destination)))
         triggers: dict[str, Any] = {}
         enabled: dict[str, SubscriptionConfig] = {}
         for sub in config.subscriptions:
-            action = _action(config, destination, sub)
-            _check_mapping(config, sub, action)
-            triggers_text = sub.trigger or action.default_trigger
-            triggers[sub.name] = _trigger(config, sub, triggers_text)
+            action = _collect(problems, _action, config, destination, sub)
+            if action is None:
+                continue
+            _collect(problems, _check_mapping, config, sub, action)
+            trigger = _collect(problems, _trigger, config, sub, sub.trigger or action.default_trigger)
+            if trigger is not None:
+                triggers[sub.name] = trigger
             if sub.enabled:
                 enabled[sub.name] = sub
+        if problems:
+            raise _combined(config, problems)
         router = Router({name: trig for name, trig in triggers.items() if name in enabled})
         pipe = cls(config=config, destination=destination, router=router, subscriptions=enabled)
         pipe.masker.add(pipe.secret_values())
@@ -123,6 +130,24 @@ class Pipeline:
             close()
 
 
+def _collect(problems: list[ConfigError], check: Any, *args: Any) -> Any:
+    """Run one check; a ConfigError is kept for the combined report instead of stopping."""
+    try:
+        return check(*args)
+    except ConfigError as exc:
+        problems.extend(getattr(exc, "problems", None) or [exc])
+        return None
+
+
+def _combined(config: InstanceConfig, problems: list[ConfigError]) -> ConfigError:
+    if len(problems) == 1:
+        return problems[0]
+    lines = "\n".join(f"  {p.path}: {p.reason}" for p in problems)
+    error = ConfigError(f"{len(problems)} problems:\n{lines}", file=config.file, path="$")
+    error.problems = problems  # type: ignore[attr-defined]
+    return error
+
+
 def _action(config: InstanceConfig, destination: Any, sub: SubscriptionConfig) -> Any:
     actions = destination.actions
     if sub.action not in actions:
@@ -144,16 +169,14 @@ def _trigger(config: InstanceConfig, sub: SubscriptionConfig, text: str) -> Any:
 
 
 def _check_mapping(config: InstanceConfig, sub: SubscriptionConfig, action: Any) -> None:
+    from engine.values import compile_value
+
     props = (action.fields or {}).get("properties", {})
     for key, raw in (sub.mapping or {}).items():
         path = f"{sub.path}.mapping.{key}"
         if key not in props:
             raise ConfigError(f"unknown field {key!r} for action {sub.action} (fields: "
                               f"{', '.join(sorted(props))})", file=config.file, path=path)
-        try:
-            from engine.values import compile_value
-        except ImportError:  # the values package is not merged yet: the executor will check
-            continue
         try:
             compile_value(raw, file=config.file, path=path)
         except SpecError as exc:
@@ -173,13 +196,15 @@ def _check_settings(config: InstanceConfig, destination: Any) -> None:
         return
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config.settings), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        best = jsonschema.exceptions.best_match(errors)
-        path = json_path(["settings", *best.absolute_path])
+    problems = []
+    for error in errors:
+        path = json_path(["settings", *error.absolute_path])
         # Never echo the offending value: it may be a password.
-        message = best.message if best.validator in {"required", "additionalProperties"} else \
-            f"does not satisfy {best.validator!r} ({_describe(best.validator, best.validator_value)})"
-        raise ConfigError(message, file=config.file, path=path)
+        message = error.message if error.validator in {"required", "additionalProperties"} else \
+            f"does not satisfy {error.validator!r} ({_describe(error.validator, error.validator_value)})"
+        problems.append(ConfigError(message, file=config.file, path=path))
+    if problems:
+        raise _combined(config, problems)
 
 
 def _describe(keyword: object, value: Any) -> str:

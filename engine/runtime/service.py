@@ -23,8 +23,19 @@ def open_queue(config: InstanceConfig, *, path: str | Path | None = None) -> Del
         target = Path(path) if path is not None else q.path
         assert target is not None
         return SQLiteQueue(target, dedupe_window=q.dedupe_window, synchronous=q.synchronous)
+    if q.backend == "redis":
+        from engine.runtime.redis.queue import open_redis_queue
+
+        return open_redis_queue(q.url, dedupe_window=q.dedupe_window, min_replicas=q.min_replicas,
+                                file=config.file)
     raise ConfigError(f"queue backend {q.backend!r} is not available in this version (use \"sqlite\")",
                       file=config.file, path="$.queue.backend")
+
+
+def ingest_only(config: InstanceConfig) -> bool:
+    """Whether `serve` only ingests: with a shared (Redis) queue, delivery is the job of
+    `ddengine worker` processes, so ingestion and delivery scale separately."""
+    return config.queue.backend == "redis"
 
 
 def make_limiter(pipeline: Pipeline) -> Any:
@@ -32,6 +43,10 @@ def make_limiter(pipeline: Pipeline) -> Any:
     rpm = pipeline.rate_limit()
     if not rpm:
         return NoLimit()
+    if pipeline.config.queue.backend == "redis":  # one budget for every process on every host
+        from engine.runtime.redis.wiring import shared_limiter
+
+        return shared_limiter(pipeline.config, rpm, getattr(pipeline.destination, "settings_schema", None))
     burst = pipeline.config.burst or max(1.0, min(rpm / 60.0 * 5, rpm))
     return TokenBucket.per_minute(rpm, burst)
 

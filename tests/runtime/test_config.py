@@ -93,3 +93,24 @@ def test_endpoint_allow_list(endpoint: str, allow: bool, ok: bool) -> None:
 
 def test_loopback() -> None:
     assert is_loopback("127.8.0.1") and is_loopback("::1") and not is_loopback("10.0.0.1")
+
+
+def test_bind_reports_every_problem_of_the_config_at_once(tmp_path: Path) -> None:
+    from engine.runtime.pipeline import Pipeline
+
+    f = tmp_path / "c.json"
+    f.write_text(json.dumps(_doc(
+        settings={"region": "r9", "username": "u@x.com", "password": "s3cret-value"},
+        subscriptions=[
+            {"name": "a", "action": "sendSmz"},
+            {"name": "b", "action": "sendSms", "trigger": "type = ", "mapping": {"message": "hi"}},
+            {"name": "c", "action": "addContactToList", "mapping": {"listIdx": 1}},
+        ])))
+    with pytest.raises(ConfigError) as info:
+        Pipeline.bind(load_config(f))
+    paths = [p.path for p in info.value.problems]  # type: ignore[attr-defined]
+    assert paths == ["$.settings.region", "$.subscriptions[0].action", "$.subscriptions[1].trigger",
+                     "$.subscriptions[2].mapping.listIdx"]
+    text = str(info.value)
+    assert "4 problems" in text and "unknown action 'sendSmz'" in text and "line 1, column 7" in text
+    assert "s3cret-value" not in text
