@@ -6,15 +6,11 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
+from engine.eventfiles import EventFileError, documents, read_source
 from engine.trigger import Trigger, parse
 from engine.trigger.interpreter import Explanation, Reason, explain, kind_of
-
-
-class _InputError(Exception):
-    """Events that could not be read (bad JSON, not an object); reported without a traceback."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -62,55 +58,35 @@ def _eval(args: argparse.Namespace) -> int:
     for warning in trigger.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     try:
-        if args.event == "-":
-            text, origin = sys.stdin.read(), "<stdin>"
-        else:
-            path = Path(args.event)
-            try:
-                text = path.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise _InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-            origin = str(path)
+        origin, text = read_source(args.event)
         count = 0
         for number, event in enumerate(read_events(text, origin), start=1):
             print(_line(trigger, number, event, args.explain), file=sys.stdout)
             count += 1
         if count == 0:
-            raise _InputError(f"{origin}: no events found")
-    except _InputError as exc:
+            raise EventFileError(f"{origin}: no events found")
+    except EventFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
 
 
 def read_events(text: str, origin: str = "<input>") -> Iterator[dict[str, Any]]:
-    """Events from a JSON object, a JSON array of objects, or JSON Lines (one object per line)."""
-    try:
-        whole = json.loads(text)
-    except json.JSONDecodeError:
-        whole = None
-    else:
-        if isinstance(whole, dict):
-            yield whole
-            return
-        if isinstance(whole, list):
-            for index, item in enumerate(whole):
+    """Events from a JSON object, a JSON array of objects, a Segment batch, or JSON Lines."""
+    for doc in documents(text, origin):
+        value = doc.value
+        if isinstance(value, dict) and isinstance(value.get("batch"), list):
+            value = value["batch"]
+        if isinstance(value, dict):
+            yield value
+        elif isinstance(value, list) and doc.line is None:
+            for index, item in enumerate(value):
                 if not isinstance(item, dict):
-                    raise _InputError(f"{origin}: item {index} of the array is not a JSON object")
+                    raise EventFileError(f"{origin}: item {index} of the array is not a JSON object")
                 yield item
-            return
-    for line_number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise _InputError(f"{origin}: line {line_number}, column {exc.colno}: invalid JSON: {exc.msg}") \
-                from None
-        if not isinstance(item, dict):
-            raise _InputError(f"{origin}: line {line_number}: an event must be a JSON object, "
-                              f"not {type(item).__name__}")
-        yield item
+        else:
+            where = f"line {doc.line}: an event" if doc.line is not None else "the document"
+            raise EventFileError(f"{origin}: {where} must be a JSON object, not {type(value).__name__}")
 
 
 def _line(trigger: Trigger, number: int, event: dict[str, Any], with_reasons: bool) -> str:

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
-import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from engine.eventfiles import EventFileError, documents, read_source
 from engine.runtime.events import InvalidEvent, from_document
 from engine.runtime.pipeline import Pipeline
 from engine.runtime.queue import DeliveryQueue, Submission
@@ -46,39 +44,17 @@ def read_events(sources: Sequence[str],
     events: list[dict[str, Any]] = []
     problems: list[str] = []
     for source in sources or ["-"]:
-        if source == "-":
-            name, text = "<stdin>", (stdin or sys.stdin).read()
-        else:
-            name = source
-            try:
-                text = Path(source).read_text("utf-8")
-            except OSError as exc:
-                problems.append(f"{source}: cannot read: {exc.strerror or exc}")
-                continue
-        for label, doc in _documents(name, text, problems):
-            try:
-                events.extend(from_document(doc))
-            except InvalidEvent as exc:
-                problems.append(f"{label}: {exc}")
-    return events, problems
-
-
-def _documents(name: str, text: str, problems: list[str]) -> Iterable[tuple[str, Any]]:
-    stripped = text.strip()
-    if not stripped:
-        return
-    try:
-        yield name, json.loads(stripped)
-        return
-    except json.JSONDecodeError:
-        pass
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("//"):
-            continue
         try:
-            yield f"{name}:{number}", json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(f"{name}:{number}:{exc.colno}: invalid JSON: {exc.msg}")
+            name, text = read_source(source, stdin)
+        except EventFileError as exc:
+            problems.append(str(exc))
+            continue
+        for doc in documents(text, name, problems=problems):
+            try:
+                events.extend(from_document(doc.value))
+            except InvalidEvent as exc:
+                problems.append(f"{doc.label}: {exc}")
+    return events, problems
 
 
 def enqueue(pipeline: Pipeline, queue: DeliveryQueue, events: Sequence[dict[str, Any]],
