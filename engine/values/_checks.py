@@ -1,4 +1,4 @@
-"""Pure checks shared by the function library and the schema formats: e-mail and dates.
+"""Pure checks shared by the function library, the mapper and the schema: JSON types, e-mail, dates.
 
 Kept free of JMESPath and jsonschema so both can use the same rule (a field declared
 `format: email` and the `email()` function never disagree).
@@ -7,8 +7,41 @@ Kept free of JMESPath and jsonschema so both can use the same rule (a field decl
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
+
+#: JSON Schema's type names as predicates (booleans are not numbers; 2.0 is an integer).
+TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: v.__class__ is str or isinstance(v, str),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool))
+    or (isinstance(v, float) and v.is_integer()),
+    "boolean": lambda v: isinstance(v, bool),
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "null": lambda v: v is None,
+}
+
+
+def json_type(value: Any, *, integers: bool = False) -> str:
+    """The JSON type name of a value for messages; `integers` tells integer from number."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer" if integers else "number"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
 
 # An unquoted local part (RFC 5322 dot-atom): atoms of atext joined by single dots.
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"

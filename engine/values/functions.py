@@ -17,7 +17,7 @@ from typing import Any
 
 from jmespath import functions as _jf
 
-from engine.values._checks import format_iso, is_email, parse_datetime
+from engine.values._checks import format_iso, is_email, json_type, parse_datetime
 
 
 class FunctionError(Exception):
@@ -90,24 +90,8 @@ def _string_pieces(value: Any) -> Iterable[str]:
         if item is None:
             continue
         if not isinstance(item, str):
-            raise FunctionError(f"expected e-mail addresses as strings, got {_type_name(item)}")
+            raise FunctionError(f"expected e-mail addresses as strings, got {json_type(item)}")
         yield from item.split(",")
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
 
 
 def iso8601(value: str) -> str:
@@ -123,24 +107,24 @@ def _coerce_data_field(key: str, kind: str, value: Any) -> Any:
         return None  # null clears a data field; let it through
     if kind == "string":
         if not isinstance(value, str):
-            raise FunctionError(f"data field {key} is a String, got {_type_name(value)}")
+            raise FunctionError(f"data field {key} is a String, got {json_type(value)}")
         return value.strip()
     if kind == "numeric":
         if isinstance(value, int | float) and not isinstance(value, bool):
             return value
         number = parse_number(value) if isinstance(value, str) else None
         if number is None:
-            raise FunctionError(f"data field {key} is Numeric, got {_type_name(value)} {value!r}")
+            raise FunctionError(f"data field {key} is Numeric, got {json_type(value)} {value!r}")
         return number
     if kind == "date":
         moment = parse_datetime(value) if isinstance(value, str) else None
         if moment is None:
-            raise FunctionError(f"data field {key} is a Date, got {_type_name(value)} {value!r}")
+            raise FunctionError(f"data field {key} is a Date, got {json_type(value)} {value!r}")
         return format_iso(moment)
     if kind == "boolean":
         flag = parse_boolean(value)
         if flag is None:
-            raise FunctionError(f"data field {key} is Boolean, got {_type_name(value)} {value!r}")
+            raise FunctionError(f"data field {key} is Boolean, got {json_type(value)} {value!r}")
         return flag
     return value
 

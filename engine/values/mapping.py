@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.errors import PayloadValidationError, Problem, SpecError
+from engine.values._checks import TYPE_CHECKS, json_type
 from engine.values.compiler import CompiledValue
 from engine.values.expressions import CompiledExpression, compile_jmespath
 from engine.values.functions import parse_number
@@ -54,7 +55,7 @@ class PayloadBuilder:
         if not isinstance(event, dict):
             raise PayloadValidationError(
                 "", action=action,
-                problems=[Problem("", f"the event must be a JSON object, got {_json_type(event)}")])
+                problems=[Problem("", f"the event must be a JSON object, got {json_type(event)}")])
         merged = dict(defaults)
         if mapping:
             merged.update(mapping)
@@ -140,7 +141,7 @@ def coercer_for(schema: Any) -> Coercer | None:
     scalar = [_SCALAR[name] for name in types if name in _SCALAR]
     if not scalar and nested is None:
         return None
-    matchers = [_MATCHES[name] for name in types if name in _MATCHES]
+    matchers = [TYPE_CHECKS[name] for name in types if name in TYPE_CHECKS]
     if len(matchers) == 1 and len(scalar) <= 1:
         return _single_coercer(matchers[0], scalar[0] if scalar else None, nested)
 
@@ -179,7 +180,7 @@ def _declared_types(schema: dict[str, Any]) -> list[str]:
     # No type: infer it from enum/const when they are all of one kind (e.g. numeric list ids).
     options = schema["enum"] if isinstance(schema.get("enum"), list) else (
         [schema["const"]] if "const" in schema else [])
-    kinds = {"number" if (kind := _json_type(option)) == "integer" else kind for option in options}
+    kinds = {json_type(option) for option in options}
     if len(kinds) == 1:
         return list(kinds)
     return []
@@ -259,34 +260,8 @@ _SCALAR: dict[str, Coercer] = {
     "string": _to_string,
 }
 
-_MATCHES: dict[str, Callable[[Any], bool]] = {
-    "string": lambda v: isinstance(v, str),
-    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool))
-    or (isinstance(v, float) and v.is_integer()),
-    "boolean": lambda v: isinstance(v, bool),
-    "object": lambda v: isinstance(v, dict),
-    "array": lambda v: isinstance(v, list),
-    "null": lambda v: v is None,
-}
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
 
 
 __all__ = ["PayloadBuilder", "build_payload", "coercer_for", "field_path", "payload_builder"]

@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError, ValidationError
 
 from engine.errors import Problem, SpecError
-from engine.values._checks import is_address, is_full_date, is_rfc3339_datetime
+from engine.values._checks import TYPE_CHECKS, is_address, is_full_date, is_rfc3339_datetime
 
 Check = Callable[[Any], bool]
 
@@ -205,16 +205,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-_TYPE_CHECKS: dict[str, Check] = {
-    "string": lambda v: v.__class__ is str or isinstance(v, str),
-    "number": _is_number,
-    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool))
-    or (isinstance(v, float) and v.is_integer()),
-    "boolean": lambda v: isinstance(v, bool),
-    "object": lambda v: isinstance(v, dict),
-    "array": lambda v: isinstance(v, list),
-    "null": lambda v: v is None,
-}
+_TYPE_CHECKS: dict[str, Check] = TYPE_CHECKS
 
 
 def _k_type(value: Any, schema: dict[str, Any]) -> Check | None:
