@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from json.decoder import scanstring
 from typing import NamedTuple
 
+from engine.errors import SpecError
+
 Part = str | int
 Parts = tuple[Part, ...]
 
@@ -241,3 +243,41 @@ class PositionIndex:
                         i += 6
             seen += 1
         return i
+
+
+def index_of(text: str | None) -> PositionIndex | None:
+    """The index of `text`, or None when there is no text or it is not JSON."""
+    if text is None:
+        return None
+    try:
+        return PositionIndex(text)
+    except (ValueError, RecursionError):
+        return None
+
+
+def place(exc: SpecError, index: PositionIndex | None, *, path: str | None = None,
+          key: bool = False) -> SpecError:
+    """`exc` again, now carrying the line and column of its JSON path.
+
+    Same class, file, path and message; only the position is added. An error that already has
+    a line (a JSON syntax error), or whose path is not a JSON path, is returned unchanged. A
+    column set without a line is a 1-based position inside the string at the path (where a
+    JMESPath or template error sits) and is added to the string's start. `path` looks up another
+    place than `exc.path` (the reported path stays); `key` points at the member's key.
+    """
+    if exc.line is not None or index is None:
+        return exc
+    inner = exc.column - 1 if exc.column is not None and exc.column > 0 else None
+    where = index.locate(path or exc.path, key=key, inner=inner)
+    if where is None:
+        return exc
+    return relocated(exc, exc.path, where)
+
+
+def relocated(exc: SpecError, path: str, where: Position) -> SpecError:
+    """A copy of `exc` (same class, file and message) at JSON path `path` and position `where`."""
+    located = type(exc)(exc.reason, file=exc.file, path=path, line=where.line, column=where.column)
+    for name, value in vars(exc).items():  # extra attributes some sites attach (e.g. `problems`)
+        if name not in vars(located):
+            setattr(located, name, value)
+    return located

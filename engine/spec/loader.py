@@ -16,7 +16,8 @@ import jsonschema
 
 from engine._resources import specs_dir
 from engine.errors import SpecError
-from engine.spec.jsonfile import json_path, load_json_file
+from engine.spec._positions import PositionIndex, index_of, place, relocated
+from engine.spec.jsonfile import json_path, load_json_file, parse_json_text
 from engine.spec.meta import check_against_meta
 from engine.spec.model import (
     Action,
@@ -85,6 +86,34 @@ class _Loader:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.file = ""
+        self.text: str | None = None
+
+    def read(self, path: Path) -> Any:
+        """Parse one spec file and keep its text, so that later errors can name line and column."""
+        self.file, self.text = str(path), None
+        try:
+            self.text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return load_json_file(path)  # reports the unreadable file the usual way
+        try:
+            return parse_json_text(self.text, file=self.file)
+        except SpecError as exc:
+            raise self.locate(exc) from None
+
+    def locate(self, exc: SpecError) -> SpecError:
+        """`exc` with the line and column of its JSON path in the current file (when it is about it).
+
+        Unknown keys point at the key; expression errors at the column inside the string; a
+        duplicate key (found by the JSON reader, which knows no paths) at its second occurrence.
+        """
+        if exc.file != self.file or exc.line is not None:
+            return exc
+        index = index_of(self.text)
+        if index is None:
+            return exc
+        if exc.reason.startswith("invalid JSON: duplicate key"):
+            return _place_duplicate(exc, index)
+        return place(exc, index, key=exc.reason.startswith("unknown key"))
 
     # -- small compile helpers -------------------------------------------------------------
     def value(self, raw: Any, parts: Iterable[Any]) -> Any:
@@ -92,7 +121,14 @@ class _Loader:
 
     def expression(self, text: str, parts: Iterable[Any]) -> Any:
         """A JMESPath over a context, compiled as a value so that its references are known."""
-        return compile_value({"@jmespath": text}, file=self.file, path=json_path(parts))
+        path = json_path(parts)
+        try:
+            return compile_value({"@jmespath": text}, file=self.file, path=path)
+        except SpecError as exc:
+            # The wrapper object is ours, not the author's: report the string's own path.
+            if exc.path == f'{path}["@jmespath"]':
+                raise SpecError(exc.reason, file=exc.file, path=path, column=exc.column) from None
+            raise
 
     def body_expression(self, text: str, parts: Iterable[Any]) -> _JMESPathValue:
         """A JMESPath over a response body (no context names to check)."""
@@ -181,9 +217,7 @@ class _Loader:
 
     # -- destination ---------------------------------------------------------------------------
     def destination(self) -> DestinationSpec:
-        path = self.folder / "destination.json"
-        self.file = str(path)
-        raw = load_json_file(path)
+        raw = self.read(self.folder / "destination.json")
         check_against_meta("destination", raw, file=self.file)
         settings_schema = raw["settings"]
         try:
@@ -269,8 +303,7 @@ class _Loader:
 
     # -- actions ---------------------------------------------------------------------------------
     def action(self, path: Path, dest: DestinationSpec) -> Action:
-        self.file = str(path)
-        raw = load_json_file(path)
+        raw = self.read(path)
         check_against_meta("action", raw, file=self.file)
         if raw["key"] != path.stem:
             raise self.fail(f"key {raw['key']!r} differs from the file name {path.stem!r}", ["key"])
@@ -428,15 +461,27 @@ class _Loader:
         )
 
 
+def _place_duplicate(exc: SpecError, index: PositionIndex) -> SpecError:
+    """Point a duplicate-key error at the repeated key the JSON reader met first."""
+    name = exc.reason.rsplit("duplicate key ", 1)[-1]
+    for dup in index.duplicates:
+        if repr(dup.key) == name:
+            return relocated(exc, json_path(dup.parts), index.position(dup.key_offset))
+    return exc
+
+
 def load_spec(name_or_path: str | os.PathLike[str]) -> DestinationSpec:
     """Load and compile a destination folder (or a bundled destination by name)."""
     folder = resolve_folder(name_or_path)
     loader = _Loader(folder)
-    dest = loader.destination()
-    actions: dict[str, Action] = {}
-    actions_dir = folder / "actions"
-    for path in sorted(actions_dir.glob("*.json")) if actions_dir.is_dir() else []:
-        action = loader.action(path, dest)
-        actions[action.key] = action
+    try:
+        dest = loader.destination()
+        actions: dict[str, Action] = {}
+        actions_dir = folder / "actions"
+        for path in sorted(actions_dir.glob("*.json")) if actions_dir.is_dir() else []:
+            action = loader.action(path, dest)
+            actions[action.key] = action
+    except SpecError as exc:
+        raise loader.locate(exc) from None
     object.__setattr__(dest, "actions", actions)
     return dest

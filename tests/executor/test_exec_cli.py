@@ -32,9 +32,13 @@ def _files(tmp_path: Path) -> tuple[str, str, str]:
 def test_validate_reports_bad_spec_with_path(write_spec: SpecWriter) -> None:
     action = simple_action()
     action["steps"][0]["request"]["methd"] = "GET"
-    out = ddengine("spec", "validate", str(write_spec(actions=[action])))
+    folder = write_spec(actions=[action])
+    out = ddengine("spec", "validate", str(folder))
     assert out.returncode == 1
-    assert "track.json: $.steps[0].request.methd: unknown key 'methd'" in out.stderr
+    text = (folder / "actions" / "track.json").read_text()
+    offset = text.index('"methd"')
+    line, column = text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
+    assert f"track.json:{line}:{column}: $.steps[0].request.methd: unknown key 'methd'" in out.stderr
 
 
 def test_validate_reports_fixture_for_unknown_action(write_spec: SpecWriter) -> None:
