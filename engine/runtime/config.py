@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,7 +20,8 @@ from urllib.parse import urlsplit
 import jsonschema
 
 from engine._resources import specs_dir
-from engine.errors import ConfigError
+from engine.errors import ConfigError, SpecError
+from engine.spec._positions import PositionIndex, index_of, place
 
 _ENV_REF = re.compile(r"\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\})")
 
@@ -81,6 +82,8 @@ class InstanceConfig:
     burst: float | None = None
     #: Every string that came from the environment (masked in logs like secret settings).
     env_values: frozenset[str] = frozenset()
+    #: The file's text as read, so that later checks (the pipeline's) can name line and column.
+    text: str | None = field(default=None, repr=False, compare=False)
 
     def subscription(self, name: str) -> SubscriptionConfig | None:
         return next((s for s in self.subscriptions if s.name == name), None)
@@ -115,14 +118,48 @@ def load_config(path: str | os.PathLike[str], *, env: Mapping[str, str] | None =
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"invalid JSON: {exc.msg}", file=file, line=exc.lineno, column=exc.colno) from None
-    return parse_config(raw, file=file, env=os.environ if env is None else env)
+    return parse_config(raw, file=file, env=os.environ if env is None else env, text=text)
 
 
-def parse_config(raw: Any, *, file: str = "<config>", env: Mapping[str, str] | None = None) -> InstanceConfig:
-    """Validate an already-parsed config document (see `load_config`)."""
+def parse_config(raw: Any, *, file: str = "<config>", env: Mapping[str, str] | None = None,
+                 text: str | None = None) -> InstanceConfig:
+    """Validate an already-parsed config document (see `load_config`).
+
+    `text`, the JSON the document was parsed from, lets errors name line and column.
+    """
+    try:
+        config = _parse(raw, file, env, text)
+    except ConfigError as exc:
+        raise locate(exc, text) from None
+    return config
+
+
+def locate(exc: SpecError, text: str | None, *, key_path: str | None = None) -> SpecError:
+    """`exc` carrying the line and column of its path in the config `text` (see `_positions`).
+
+    `key_path` points at that member's key instead (an unknown key). A column inside a string
+    is kept only when the string has no `${...}` reference, whose expansion would shift it.
+    """
+    index = _index(text)
+    if index is None or exc.line is not None:
+        return exc
+    if exc.column is not None:
+        raw = index.string_value(exc.path)
+        if raw is None or _ENV_REF.search(raw):
+            exc = type(exc)(exc.reason, file=exc.file, path=exc.path)
+    return place(exc, index, path=key_path, key=key_path is not None)
+
+
+@lru_cache(maxsize=8)
+def _index(text: str | None) -> PositionIndex | None:
+    """One index per config text, shared by every error of one check run."""
+    return index_of(text)
+
+
+def _parse(raw: Any, file: str, env: Mapping[str, str] | None, text: str | None) -> InstanceConfig:
     env_values: set[str] = set()
     expanded = _expand(raw, "$", file, os.environ if env is None else env, env_values)
-    _validate_schema(expanded, file)
+    _validate_schema(expanded, file, text)
     subs: list[SubscriptionConfig] = []
     seen: dict[str, int] = {}
     for i, item in enumerate(expanded["subscriptions"]):
@@ -161,6 +198,7 @@ def parse_config(raw: Any, *, file: str = "<config>", env: Mapping[str, str] | N
         requests_per_minute=rate.get("requests_per_minute"),
         burst=rate.get("burst"),
         env_values=frozenset(v for v in env_values if v),
+        text=text,
     )
 
 
@@ -185,7 +223,7 @@ def _expand_string(text: str, path: str, file: str, env: Mapping[str, str], used
         if default is not None:
             return default
         raise ConfigError(f"environment variable {name} is not set (write ${{{name}:-default}} "
-                          "to give a default)", file=file, path=path)
+                          "to give a default)", file=file, path=path, column=match.start() + 1)
 
     return _ENV_REF.sub(sub, text)
 
@@ -202,7 +240,7 @@ def json_path(parts: Any) -> str:
     return out
 
 
-def _validate_schema(doc: Any, file: str) -> None:
+def _validate_schema(doc: Any, file: str, text: str | None) -> None:
     validator = jsonschema.Draft202012Validator(config_schema())
     errors = sorted(validator.iter_errors(doc), key=lambda e: (list(map(str, e.absolute_path)), e.message))
     if not errors:
@@ -211,7 +249,20 @@ def _validate_schema(doc: Any, file: str) -> None:
     message = _friendly(best)
     if len(errors) > 1:
         message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
-    raise ConfigError(message, file=file, path=json_path(best.absolute_path))
+    error = ConfigError(message, file=file, path=json_path(best.absolute_path))
+    unknown = unknown_keys(best)
+    key_path = json_path([*best.absolute_path, unknown[0]]) if unknown else None
+    raise locate(error, text, key_path=key_path)
+
+
+def unknown_keys(error: jsonschema.ValidationError) -> list[str]:
+    """The keys an `additionalProperties` error refuses, in document order (else empty)."""
+    if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+        return []
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    known = set(schema.get("properties", {}))
+    patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
+    return [k for k in error.instance if k not in known and not any(p.search(k) for p in patterns)]
 
 
 def _friendly(error: jsonschema.ValidationError) -> str:

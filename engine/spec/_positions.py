@@ -13,7 +13,6 @@ import json
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
-from json.decoder import scanstring
 from typing import NamedTuple
 
 from engine.errors import SpecError
@@ -26,6 +25,16 @@ _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 #: What `json.loads` accepts besides numbers and strings (it allows NaN and the infinities too).
 _LITERALS = ("true", "false", "null", "NaN", "Infinity", "-Infinity")
 _HEX4 = re.compile(r"[0-9a-fA-F]{4}")
+#: A whole JSON string literal, as strictly as `json.loads` reads it (no raw control characters).
+_STRING = re.compile(r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*+"')
+
+
+def _string_end(text: str, i: int) -> int:
+    """Offset just past the string literal starting at `i`; ValueError if there is none."""
+    match = _STRING.match(text, i)
+    if match is None:
+        raise ValueError(f"expected a string at offset {i}")
+    return match.end()
 
 
 @dataclass(frozen=True)
@@ -74,14 +83,11 @@ def parse_path(path: str) -> Parts | None:
             i = j
         elif path[i] == "[":
             if path.startswith('["', i):
-                try:
-                    key, j = scanstring(path, i + 2)
-                except ValueError:
+                match = _STRING.match(path, i + 1)
+                if match is None or not path.startswith("]", match.end()):
                     return None
-                if not path.startswith("]", j):
-                    return None
-                parts.append(key)
-                i = j + 1
+                parts.append(json.loads(match.group()))
+                i = match.end() + 1
             else:
                 j = path.find("]", i)
                 digits = path[i + 1 : j] if j > 0 else ""
@@ -168,7 +174,7 @@ class PositionIndex:
         elif char == "[":
             end = self._array(i, parts)
         elif char == '"':
-            end = scanstring(text, i + 1, True)[1]
+            end = _string_end(text, i)
         else:
             literal = next((w for w in _LITERALS if text.startswith(w, i)), None)
             if literal is not None:
@@ -191,7 +197,8 @@ class PositionIndex:
         while True:
             if not text.startswith('"', i):
                 raise ValueError(f"expected a key at offset {i}")
-            key, after = scanstring(text, i + 1, True)
+            after = _string_end(text, i)
+            key = json.loads(text[i:after])
             colon = self._skip(after)
             if not text.startswith(":", colon):
                 raise ValueError(f"expected ':' at offset {colon}")
@@ -238,9 +245,9 @@ class PositionIndex:
                 unit = int(text[i + 2 : i + 6], 16)
                 i += 6
                 # json joins an escaped surrogate pair into one character.
-                if 0xD800 <= unit <= 0xDBFF and text.startswith("\\u", i) and _HEX4.fullmatch(text, i + 2, i + 6):
-                    if 0xDC00 <= int(text[i + 2 : i + 6], 16) <= 0xDFFF:
-                        i += 6
+                low = text[i + 2 : i + 6] if text.startswith("\\u", i) else ""
+                if 0xD800 <= unit <= 0xDBFF and _HEX4.fullmatch(low) and 0xDC00 <= int(low, 16) <= 0xDFFF:
+                    i += 6
             seen += 1
         return i
 

@@ -15,7 +15,8 @@ from engine.spec.jsonfile import json_path as spec_json_path
 
 _DECODER = json.JSONDecoder()
 _WHITESPACE = st.sampled_from(["", " ", "\n", "\t", "\r\n", "  \n    ", "\n\n\t "])
-_KEYS = st.one_of(st.text(max_size=8), st.sampled_from(["a", "b_c", "x-y", "0", "a.b", "[1]", '"q"', "é", ""]))
+_KEYS = st.one_of(st.text(max_size=8),
+                  st.sampled_from(["a", "b_c", "x-y", "0", "a.b", "[1]", '"q"', "é", ""]))
 _SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-(10**20), max_value=10**20),
     st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=12),
