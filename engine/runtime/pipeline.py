@@ -25,6 +25,8 @@ from engine.runtime.config import (
     check_endpoint,
     destination_hosts,
     json_path,
+    locate,
+    unknown_keys,
 )
 from engine.runtime.logs import Masker, masker
 
@@ -53,13 +55,15 @@ class Pipeline:
                 destination = load_destination(config.destination_ref(), cache=cache)
             except SpecError as exc:
                 if exc.file is None or "not found" in str(exc).lower():
-                    raise ConfigError(str(exc), file=config.file, path="$.destination") from None
+                    raise locate(ConfigError(str(exc), file=config.file, path="$.destination"),
+                                 config.text) from None
                 raise
         # Every check runs, so that one `config check` shows every problem of the file at once.
         problems: list[ConfigError] = []
         for check in (_check_settings, _check_count):
             _collect(problems, check, config, destination)
         _collect(problems, lambda: check_endpoint(config, _allowed_hosts(config, destination)))
+
         triggers: dict[str, Any] = {}
         enabled: dict[str, SubscriptionConfig] = {}
         for sub in config.subscriptions:
@@ -73,7 +77,7 @@ class Pipeline:
             if sub.enabled:
                 enabled[sub.name] = sub
         if problems:
-            raise _combined(config, problems)
+            raise _combined(config, [_located(config, p) for p in problems])
         router = Router({name: trig for name, trig in triggers.items() if name in enabled})
         pipe = cls(config=config, destination=destination, router=router, subscriptions=enabled)
         pipe.masker.add(pipe.secret_values())
@@ -139,13 +143,27 @@ def _collect(problems: list[ConfigError], check: Any, *args: Any) -> Any:
         return None
 
 
+def _located(config: InstanceConfig, problem: ConfigError, key_path: str | None = None) -> ConfigError:
+    """The problem with the line and column of its path in the config file (when it has none);
+    `key_path` points at that member's key instead (an unknown key)."""
+    located = locate(problem, config.text, key_path=key_path)
+    return located if isinstance(located, ConfigError) else problem
+
+
 def _combined(config: InstanceConfig, problems: list[ConfigError]) -> ConfigError:
     if len(problems) == 1:
         return problems[0]
-    lines = "\n".join(f"  {p.path}: {p.reason}" for p in problems)
+    lines = "\n".join(f"  {_where(p)}{p.path}: {p.reason}" for p in problems)
     error = ConfigError(f"{len(problems)} problems:\n{lines}", file=config.file, path="$")
     error.problems = problems  # type: ignore[attr-defined]
     return error
+
+
+def _where(problem: ConfigError) -> str:
+    """`LINE:COL: ` for a problem that knows its place in the file, else nothing."""
+    if problem.line is None:
+        return ""
+    return f"{problem.line}:{problem.column}: " if problem.column is not None else f"{problem.line}: "
 
 
 def _action(config: InstanceConfig, destination: Any, sub: SubscriptionConfig) -> Any:
@@ -164,8 +182,17 @@ def _trigger(config: InstanceConfig, sub: SubscriptionConfig, text: str) -> Any:
         return parse(text)
     except TriggerSyntaxError as exc:
         where = "trigger" if sub.trigger else "action default trigger"
+        # The trigger's own line/column become a place inside the config's string; a default
+        # trigger lives in the action file, so the error points at the subscription instead.
+        inner = _offset(text, exc.line, exc.column) + 1 if sub.trigger else None
         raise ConfigError(f"{where}: {exc}", file=config.file, path=f"{sub.path}.trigger",
-                          line=exc.line, column=exc.column) from None
+                          column=inner) from None
+
+
+def _offset(text: str, line: int, column: int) -> int:
+    """0-based offset of a 1-based (line, column) in `text`, lines split at newlines."""
+    lines = text.split("\n")
+    return sum(len(item) + 1 for item in lines[: max(line - 1, 0)]) + max(column - 1, 0)
 
 
 def _check_mapping(config: InstanceConfig, sub: SubscriptionConfig, action: Any) -> None:
@@ -173,10 +200,11 @@ def _check_mapping(config: InstanceConfig, sub: SubscriptionConfig, action: Any)
 
     props = (action.fields or {}).get("properties", {})
     for key, raw in (sub.mapping or {}).items():
-        path = f"{sub.path}.mapping.{key}"
+        path = json_path(["subscriptions", sub.index, "mapping", key])
         if key not in props:
-            raise ConfigError(f"unknown field {key!r} for action {sub.action} (fields: "
-                              f"{', '.join(sorted(props))})", file=config.file, path=path)
+            raise locate(ConfigError(f"unknown field {key!r} for action {sub.action} (fields: "
+                                     f"{', '.join(sorted(props))})", file=config.file, path=path),
+                         config.text, key_path=path)
         try:
             compile_value(raw, file=config.file, path=path)
         except SpecError as exc:
@@ -202,7 +230,9 @@ def _check_settings(config: InstanceConfig, destination: Any) -> None:
         # Never echo the offending value: it may be a password.
         message = error.message if error.validator in {"required", "additionalProperties"} else \
             f"does not satisfy {error.validator!r} ({_describe(error.validator, error.validator_value)})"
-        problems.append(ConfigError(message, file=config.file, path=path))
+        unknown = unknown_keys(error)
+        key_path = json_path(["settings", *error.absolute_path, unknown[0]]) if unknown else None
+        problems.append(_located(config, ConfigError(message, file=config.file, path=path), key_path))
     if problems:
         raise _combined(config, problems)
 
