@@ -130,20 +130,23 @@ def parse_config(raw: Any, *, file: str = "<config>", env: Mapping[str, str] | N
     try:
         config = _parse(raw, file, env, text)
     except ConfigError as exc:
-        raise locate(exc, text) from None
+        raise locate(exc, text, raw_column=True) from None
     return config
 
 
-def locate(exc: SpecError, text: str | None, *, key_path: str | None = None) -> SpecError:
+def locate(exc: SpecError, text: str | None, *, key_path: str | None = None,
+           raw_column: bool = False) -> SpecError:
     """`exc` carrying the line and column of its path in the config `text` (see `_positions`).
 
     `key_path` points at that member's key instead (an unknown key). A column inside a string
-    is kept only when the string has no `${...}` reference, whose expansion would shift it.
+    (`exc.column` without a line) counts in the string as checked, after `${...}` expansion, so
+    it is kept only when the string has no reference that expansion would have changed; with
+    `raw_column` it counts in the string as written (the expansion's own errors).
     """
     index = _index(text)
     if index is None or exc.line is not None:
         return exc
-    if exc.column is not None:
+    if exc.column is not None and not raw_column:
         raw = index.string_value(exc.path)
         if raw is None or _ENV_REF.search(raw):
             exc = type(exc)(exc.reason, file=exc.file, path=exc.path)
