@@ -63,7 +63,6 @@ class Pipeline:
         for check in (_check_settings, _check_count):
             _collect(problems, check, config, destination)
         _collect(problems, lambda: check_endpoint(config, _allowed_hosts(config, destination)))
-
         triggers: dict[str, Any] = {}
         enabled: dict[str, SubscriptionConfig] = {}
         for sub in config.subscriptions:
