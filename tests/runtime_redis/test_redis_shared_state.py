@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -188,3 +189,13 @@ def test_limiter_restarts_empty_after_a_pause(redis_url: str, redis_ns: str) -> 
     limiter.pause(0.2)
     time.sleep(0.25)
     assert limiter.try_acquire() > 0.5  # no burst right after the pause
+
+
+def test_a_refusal_is_never_reported_as_a_zero_wait(redis_url: str, redis_ns: str) -> None:
+    """A bucket a hair below one token must refuse, even when the wait rounds to 0 µs."""
+    limiter = RedisLimiter(redis_url, "hair", per_minute=12000, burst=1, namespace=redis_ns)
+    limiter.reset()
+    client = redis.Redis.from_url(redis_url)
+    now_us = int(time.time() * 1_000_000) + 10_000_000  # a future stamp: no refill meanwhile
+    client.hset(limiter.key, mapping={"tokens": "0.9999999999", "ts": str(now_us)})
+    assert limiter.try_acquire() > 0

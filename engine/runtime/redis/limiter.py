@@ -52,7 +52,8 @@ local wait = 0
 if tokens >= cost then
   tokens = tokens - cost
 else
-  wait = (cost - tokens) / rate
+  -- Never report a refusal as a wait that prints as zero: callers read "0" as "granted".
+  wait = math.max((cost - tokens) / rate, 0.000001)
 end
 redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', string.format('%.0f', ts))
 redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000) + 1000)
