@@ -21,6 +21,7 @@ from engine.errors import EngineError, SpecError
 from engine.execute.cache import MemoryCache
 from engine.execute.destination import Destination
 from engine.execute.result import ActionResult
+from engine.spec._positions import index_of, place
 from engine.spec.jsonfile import json_path, load_json_file
 from engine.spec.loader import load_spec, resolve_folder
 from engine.spec.meta import check_against_meta
@@ -70,7 +71,10 @@ def fixture_cases(path: str | os.PathLike[str]) -> list[FixtureCase]:
     root = folder / "fixtures"
     for file in sorted(root.glob("*/*.json")) if root.is_dir() else []:
         data = load_json_file(file)
-        check_against_meta("fixture", data, file=str(file))
+        try:
+            check_against_meta("fixture", data, file=str(file))
+        except SpecError as exc:
+            raise _placed(exc, file) from None
         cases.append(
             FixtureCase(folder=folder, file=file, action=data.get("action", file.parent.name), data=data)
         )
@@ -81,24 +85,39 @@ def check_fixture_actions(cases: list[FixtureCase], actions: Mapping[str, Any] |
     """Refuse fixtures naming an action the destination does not have, and (given the actions)
     mappings that name undeclared fields or hold bad expressions."""
     for case in cases:
-        if case.action not in actions:
+        try:
+            _check_fixture_action(case, actions)
+        except SpecError as exc:
+            on_key = exc.reason.startswith(("unknown key", f"{case.action} has no"))
+            raise _placed(exc, case.file, key=on_key) from None
+
+
+def _check_fixture_action(case: FixtureCase, actions: Mapping[str, Any] | set[str]) -> None:
+    if case.action not in actions:
+        raise SpecError(f"fixture for unknown action {case.action!r}", file=str(case.file), path="$.action")
+    action = actions[case.action] if isinstance(actions, Mapping) else None
+    mapping = case.data.get("mapping") or {}
+    if action is None:
+        return
+    fields = action.fields
+    open_schema = fields.get("additionalProperties") not in (None, False)
+    for key, raw in mapping.items():
+        where = json_path(["mapping", key])
+        if key not in fields.get("properties", {}) and not open_schema:
+            known = ", ".join(sorted(fields.get("properties", {})))
             raise SpecError(
-                f"fixture for unknown action {case.action!r}", file=str(case.file), path="$.action"
+                f"{case.action} has no field {key!r} (fields: {known})", file=str(case.file), path=where
             )
-        action = actions[case.action] if isinstance(actions, Mapping) else None
-        mapping = case.data.get("mapping") or {}
-        if action is None:
-            continue
-        fields = action.fields
-        open_schema = fields.get("additionalProperties") not in (None, False)
-        for key, raw in mapping.items():
-            where = json_path(["mapping", key])
-            if key not in fields.get("properties", {}) and not open_schema:
-                known = ", ".join(sorted(fields.get("properties", {})))
-                raise SpecError(
-                    f"{case.action} has no field {key!r} (fields: {known})", file=str(case.file), path=where
-                )
-            compile_value(raw, file=str(case.file), path=where)
+        compile_value(raw, file=str(case.file), path=where)
+
+
+def _placed(exc: SpecError, file: Path, *, key: bool = False) -> SpecError:
+    """The error with the line and column of its JSON path in `file` (read again: errors are rare)."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError:
+        return exc
+    return place(exc, index_of(text), key=key)
 
 
 def _compare_requests(expected: list[dict[str, Any]], got: list[RecordedRequest]) -> list[str]:

@@ -105,3 +105,24 @@ def test_duplicate_key_points_at_the_second_occurrence(tmp_path: Path) -> None:
 def test_syntax_errors_keep_their_own_position(tmp_path: Path) -> None:
     err, _ = _refused(tmp_path, '{\n  "key": "track",\n  "title": oops\n}')
     assert (err.line, err.column) == (3, 12)
+
+
+def test_fixture_errors_name_line_and_column(tmp_path: Path) -> None:
+    import shutil
+
+    import engine
+    from engine.testing.fixtures import check_fixture_actions, fixture_cases
+
+    folder = tmp_path / "dotdigital"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "specs" / "dotdigital", folder)
+    case_file = folder / "fixtures" / "sendSms" / "defaults.json"
+    data = json.loads(case_file.read_text())
+    data["mapping"] = {"message": "hi", "messagex": "typo"}
+    case_file.write_text(json.dumps(data, indent=2))
+    lines = case_file.read_text().splitlines()
+    want_line = next(i for i, line in enumerate(lines, 1) if '"messagex"' in line)
+    dest = engine.load_destination(folder)
+    with pytest.raises(SpecError) as info:
+        check_fixture_actions(fixture_cases(folder), dest.actions)
+    assert (info.value.line, info.value.column) == (want_line, lines[want_line - 1].index('"messagex"') + 1)
+    assert str(info.value).startswith(f"{case_file}:{want_line}:")
