@@ -165,6 +165,7 @@ class _Connection(asyncio.Protocol):
         self.idle_since = 0.0
         self._parser = httptools.HttpResponseParser(self)
         self._waiter: asyncio.Future[None] | None = None
+        self.lost: asyncio.Future[None] = loop.create_future()  # done once the transport is gone
         self._headers: list[tuple[str, str]] = []
         self._body: list[bytes] = []
         self._headers_done = False
@@ -188,6 +189,8 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if not self.lost.done():
+            self.lost.set_result(None)
         if self._waiter is not None and not self._waiter.done():
             if self._headers_done and not self._has_length():
                 self.keep_alive = False
@@ -331,3 +334,16 @@ class ConnectionPool:
         for conns in idle.values():
             for conn in conns:
                 conn.close()
+
+    async def aclose(self, grace: float = 1.0) -> None:
+        """Close every idle connection and wait (at most `grace` seconds) until they are gone:
+        a TLS close sends close_notify and waits for the peer's, which would otherwise still be
+        pending when the event loop shuts down (leaking the socket). Laggards are aborted."""
+        conns = [conn for idle in self._idle.values() for conn in idle]
+        self.close()
+        pending = [conn.lost for conn in conns if not conn.lost.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=grace)
+        for conn in conns:
+            if not conn.lost.done() and conn.transport is not None:
+                conn.transport.abort()

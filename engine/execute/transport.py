@@ -106,7 +106,7 @@ class _AsyncPool:
                 self._idle.append(client)
 
     async def aclose(self) -> None:
-        self.lean.close()
+        await self.lean.aclose()
         clients, self._all, self._idle = self._all, [], []
         for client in clients:
             await client.aclose()
