@@ -245,3 +245,17 @@ def test_a_server_that_never_finishes_the_handshake_is_a_connect_timeout(
         sync_resp = sync(Transport(0.2), req)
     for resp in (lean_resp, sync_resp):
         assert resp.status == 0 and resp.failure == "no response within 0.2s (ConnectTimeout)"
+
+
+def test_closing_the_transport_finishes_every_tls_shutdown(tls: RawServer, ca: trustme.CA) -> None:
+    """A TLS close is a close_notify exchange; closing the transport must wait for it, or the
+    sockets are still open when the event loop ends (and leak)."""
+    t = Transport(5, verify=trusting(ca))
+
+    async def go() -> list[Any]:
+        await asyncio.gather(*(t.asend("k", request(tls.url, path=f"/{i}")) for i in range(5)))
+        conns = [c for p in t._async.values() for idle in p.lean._idle.values() for c in idle]
+        await t.aclose()
+        return conns
+    conns = asyncio.run(go())
+    assert len(conns) == 5 and all(c.lost.done() and c.transport.is_closing() for c in conns)
