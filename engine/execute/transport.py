@@ -65,6 +65,13 @@ def _kwargs(req: RenderedRequest) -> dict[str, Any]:
     return kw
 
 
+def _http11_alpn(ctx: ssl.SSLContext) -> ssl.SSLContext:
+    """Offer ALPN ``http/1.1`` as httpcore does (it sets this on the context it is given): every
+    handshake, lean or httpx, first or later, then looks the same to the server."""
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
 class _AsyncPool:
     """Single-connection clients handed to one request at a time (most recently used first, so
     the warm connections keep being reused and the rest may expire)."""
@@ -124,7 +131,7 @@ class Transport:
         self._sync: OrderedDict[str, httpx.Client] = OrderedDict()
         self._async: dict[tuple[int, str], _AsyncPool] = {}
         self._lock = threading.Lock()
-        self._verify = verify
+        self._verify = _http11_alpn(verify) if verify is not None else None
         self._tls_lock = threading.Lock()
 
     def _tls(self) -> ssl.SSLContext:
@@ -132,7 +139,7 @@ class Transport:
         if self._verify is None:
             with self._tls_lock:
                 if self._verify is None:
-                    self._verify = httpx.create_ssl_context()
+                    self._verify = _http11_alpn(httpx.create_ssl_context())
         return self._verify
 
     def _client(self, key: str) -> httpx.Client:

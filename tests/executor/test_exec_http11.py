@@ -45,6 +45,7 @@ class RawServer:
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.tls = tls
         self.handshake_failures = 0
+        self.alpn: list[str | None] = []  # protocol agreed by ALPN, per TLS connection
         self.requests: list[bytes] = []
         self.connections = 0
         self.reply: bytes | None = OK
@@ -70,6 +71,7 @@ class RawServer:
                 self.handshake_failures += 1
                 conn.close()
                 return
+            self.alpn.append(conn.selected_alpn_protocol())
         buf = b""
         with conn:
             while True:

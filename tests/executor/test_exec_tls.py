@@ -43,6 +43,7 @@ def _server_context(cert: trustme.LeafCert, **options: Any) -> ssl.SSLContext:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     if "maximum_version" in options:
         ctx.set_ciphers("DEFAULT:@SECLEVEL=0")  # let OpenSSL 3 actually offer the old version
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
     for name, value in options.items():
         setattr(ctx, name, value)
     cert.configure_cert(ctx)
@@ -97,6 +98,7 @@ def test_https_takes_the_lean_path_and_reuses_one_connection(tls: RawServer, ca:
     responses, idle = lean(Transport(5, verify=trusting(ca)), *reqs)
     assert [(r.status, r.body, r.failure) for r in responses] == [(200, {"ok": True}, "")] * 20
     assert tls.connections == 1 and len(tls.requests) == 20 and idle == 1
+    assert tls.alpn == ["http/1.1"]  # offered as httpx offers it, even before httpx touched the context
     assert tls.requests[0].startswith(b"POST /n/0 HTTP/1.1\r\nHost: 127.0.0.1:")
 
 
