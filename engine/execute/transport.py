@@ -17,6 +17,7 @@ import asyncio
 import os
 import ssl
 import threading
+import urllib.request
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -40,6 +41,16 @@ _ASYNC_LIMITS = httpx.Limits(max_connections=1, max_keepalive_connections=1, kee
 #: `DDENGINE_HTTP_CLIENT=httpx` sends every request through httpx: the escape hatch should the
 #: lean client ever misbehave, and for comparing figures.
 _LEAN_ENABLED = os.environ.get("DDENGINE_HTTP_CLIENT", "").lower() != "httpx"
+
+
+def _proxied_schemes() -> frozenset[str]:
+    """Schemes with a proxy in the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY): httpx
+    honours them and the lean client does not, so those requests go through httpx."""
+    proxies = urllib.request.getproxies_environment()
+    return frozenset(s for s in ("http", "https") if s in proxies or "all" in proxies)
+
+
+_PROXIED = _proxied_schemes()
 
 
 def _to_response(resp: httpx.Response) -> Response:
@@ -90,6 +101,8 @@ class _AsyncPool:
         """Requests httpx would send byte for byte the same go through the lean client; the
         rest through httpx."""
         built = http11.build(req) if _LEAN_ENABLED else None
+        if built is not None and built[0][0] in _PROXIED:
+            built = None
         if built is None:
             try:
                 resp = await self.request(req)

@@ -178,6 +178,20 @@ def test_the_escape_hatch_is_read_from_the_environment() -> None:
     assert out.strip() == "False"
 
 
+def test_a_scheme_with_a_proxy_in_the_environment_goes_through_httpx(
+        tls: RawServer, ca: trustme.CA, monkeypatch: pytest.MonkeyPatch) -> None:
+    code = "from engine.execute import transport; print(sorted(transport._PROXIED))"
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    for extra, expected in (({}, "[]"), ({"HTTPS_PROXY": "http://127.0.0.1:9"}, "['https']"),
+                            ({"all_proxy": "http://127.0.0.1:9"}, "['http', 'https']")):
+        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                             check=True, env={**env, **extra}).stdout
+        assert out.strip() == expected
+    monkeypatch.setattr(transport, "_PROXIED", frozenset({"https"}))
+    responses, idle = lean(Transport(5, verify=trusting(ca)), *[request(tls.url) for _ in range(2)])
+    assert [r.status for r in responses] == [200, 200] and idle == 0  # httpx's client, not the lean pool
+
+
 # -- certificate problems are connection failures, on both paths --------------------------------
 def _both_paths(req: RenderedRequest, verify: ssl.SSLContext | None,
                 monkeypatch: pytest.MonkeyPatch) -> tuple[Response, Response, Response]:
