@@ -6,6 +6,11 @@ calls per event for a mixed workload next to the reference's count (dotdigital-a
 
     python benchmarks/delivery.py [--events 3000] [--batch 100] [--clients 4]
     python benchmarks/delivery.py --queue redis --workers N [--budget REQUESTS_PER_MINUTE]
+    python benchmarks/delivery.py --tls
+
+`--tls` serves the sandbox over HTTPS with a certificate from a throwaway test CA (trustme) that
+`serve` and the workers trust through ``SSL_CERT_FILE`` (honoured as httpx honours it), so the
+figures include TLS the way real Dotdigital traffic does.
 
 With `--queue redis` a private redis-server (appendonly yes, appendfsync always) holds the queue,
 `serve` only ingests and N `ddengine worker` processes deliver, sharing one account budget.
@@ -52,8 +57,16 @@ MIX = [
 
 _SANDBOX = """
 import sys, time
-from engine.sandbox import Sandbox
+from engine.sandbox import Sandbox, server
 budget = int(sys.argv[1])
+if len(sys.argv) > 2:  # --tls: serve HTTPS with this certificate and key (benchmark-only patch)
+    _config, cert, key = server._uvicorn_config, sys.argv[2], sys.argv[3]
+    def _tls_config(*args):
+        cfg = _config(*args)
+        cfg.ssl_certfile, cfg.ssl_keyfile = cert, key
+        return cfg
+    server._uvicorn_config = _tls_config
+    server._url = lambda host, sock: f"https://{host}:{sock.getsockname()[1]}"
 limits = {"low": budget, "medium": budget, "high": budget, "enrolments": "off"} if budget else None
 sb = Sandbox(seed="demo", rate_limits=limits, request_log_size=1_000_000).start()
 print(sb.url, flush=True)
@@ -142,6 +155,22 @@ async def _post_all(url: str, events: list[dict[str, Any]], batch: int, clients:
         await asyncio.gather(*(post() for _ in range(clients)))
 
 
+def _tls_files(tmp: Path, environ: dict[str, str]) -> list[str]:
+    """A test CA and a 127.0.0.1 certificate; the CA goes into `environ` as SSL_CERT_FILE."""
+    import trustme
+
+    ca = trustme.CA()
+    leaf = ca.issue_cert("127.0.0.1", "localhost")
+    cert, key, bundle = tmp / "server.pem", tmp / "server.key", tmp / "ca.pem"
+    leaf.cert_chain_pems[0].write_to_path(str(cert))
+    for extra in leaf.cert_chain_pems[1:]:
+        extra.write_to_path(str(cert), append=True)
+    leaf.private_key_pem.write_to_path(str(key))
+    ca.cert_pem.write_to_path(str(bundle))
+    environ["SSL_CERT_FILE"] = str(bundle)
+    return [str(cert), str(key)]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -154,6 +183,8 @@ def main() -> int:
                         help="0: workers inside `serve` (sqlite only); N: `serve --no-workers` plus N "
                         "`ddengine worker` processes")
     parser.add_argument("--concurrency", type=int, default=8, help="deliveries in flight per worker")
+    parser.add_argument("--tls", action="store_true",
+                        help="serve the sandbox over HTTPS (test CA trusted via SSL_CERT_FILE)")
     parser.add_argument("--budget", type=float, default=0,
                         help="account budget in requests per minute, also enforced by the sandbox "
                         "(default: unlimited)")
@@ -163,9 +194,11 @@ def main() -> int:
     environ = {**os.environ, "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryDirectory(prefix="ddengine-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        sandbox = subprocess.Popen([sys.executable, "-c", _SANDBOX, str(int(args.budget))], cwd=ROOT,
-                                   env=environ, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        sandbox_url = _read_url(sandbox, r"(http://\S+)", sandbox.stdout)
+        tls_args = _tls_files(tmp, environ) if args.tls else []
+        sandbox = subprocess.Popen([sys.executable, "-c", _SANDBOX, str(int(args.budget)), *tls_args],
+                                   cwd=ROOT, env=environ, text=True, stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE)
+        sandbox_url = _read_url(sandbox, r"(https?://\S+)", sandbox.stdout)
         redis_server = None
         if args.queue == "redis":
             (tmp / "redis").mkdir()
@@ -215,7 +248,9 @@ def main() -> int:
     reference = sum(MIX[i % len(MIX)][2] for i in range(len(events)))
     durability = "appendfsync always" if args.queue == "redis" else "synchronous=FULL"
     print(f"events: {len(events)} in /v1/batch requests of {args.batch}, {args.clients} clients, "
-          f"queue={args.queue} ({durability}), workers: {args.workers or 'inside serve'}")
+          f"queue={args.queue} ({durability}), workers: {args.workers or 'inside serve'}, "
+          f"sandbox over {'HTTPS' if args.tls else 'plain HTTP'}, "
+          f"HTTP client: {os.environ.get('DDENGINE_HTTP_CLIENT') or 'lean'}")
     print(f"ingestion (acknowledged, durably queued): {len(events) / ingested:,.0f} events/s")
     print(f"end to end (serve → sandbox, all settled): {len(events) / elapsed:,.0f} events/s "
           f"({elapsed:.2f} s)")

@@ -6,7 +6,10 @@
 2. End to end: `run_action` against a local HTTP server (a tiny Starlette app under uvicorn, in
    its own process so it does not share our GIL), with concurrency 1 (sync API) and 32 (asyncio).
 
-Run: ``python benchmarks/mapping.py [--seconds 3]``. Prints one line per figure.
+3. With ``--tls`` the same end-to-end figures over HTTPS: the server gets a certificate from a
+   throwaway test CA (trustme) that the client trusts through ``SSL_CERT_FILE``.
+
+Run: ``python benchmarks/mapping.py [--seconds 3] [--tls]``. Prints one line per figure.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -146,7 +150,7 @@ def bench_mapping(seconds: float, action: str = "addContact", rounds: int = 3) -
 
 
 # -- the local API for the end-to-end figures ------------------------------------------------------
-def serve(port: int) -> None:
+def serve(port: int, cert: str | None = None, key: str | None = None) -> None:
     import uvicorn
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -166,7 +170,8 @@ def serve(port: int) -> None:
             Route("/v2/address-books/{book}/contacts", add, methods=["POST"]),
         ]
     )
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
+                ssl_certfile=cert, ssl_keyfile=key)
 
 
 def _free_port() -> int:
@@ -175,10 +180,28 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start_server() -> tuple[subprocess.Popen[bytes], str]:
+def _tls_files() -> list[str]:
+    """A test CA (trusted from now on through SSL_CERT_FILE) and a 127.0.0.1 certificate for it."""
+    import trustme
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-tls-"))
+    ca = trustme.CA()
+    leaf = ca.issue_cert("127.0.0.1", "localhost")
+    cert, key, bundle = folder / "server.pem", folder / "server.key", folder / "ca.pem"
+    leaf.cert_chain_pems[0].write_to_path(str(cert))
+    for extra in leaf.cert_chain_pems[1:]:
+        extra.write_to_path(str(cert), append=True)
+    leaf.private_key_pem.write_to_path(str(key))
+    ca.cert_pem.write_to_path(str(bundle))
+    os.environ["SSL_CERT_FILE"] = str(bundle)
+    return [str(cert), str(key)]
+
+
+def _start_server(tls: bool = False) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", str(port)])
-    url = f"http://127.0.0.1:{port}"
+    extra = ["--cert", *_tls_files()] if tls else []
+    proc = subprocess.Popen([sys.executable, __file__, "--serve", str(port), *extra])
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
@@ -232,23 +255,27 @@ def bench_async(url: str, seconds: float, concurrency: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="duration of each measurement")
+    parser.add_argument("--tls", action="store_true", help="end-to-end figures over HTTPS (test CA)")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--cert", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve)
+        serve(args.serve, *(args.cert or [None, None]))
         return
     for action, label in (("addOne", "1 request"), ("addContact", "cached lookup + write, 2 requests")):
         rate = bench_mapping(args.seconds, action)
         print(f"map+validate+render, no network ({label}): {rate:,.0f} payloads/s ({1e6 / rate:.1f} µs each)")
-    proc, url = _start_server()
+    proc, url = _start_server(args.tls)
+    client = os.environ.get("DDENGINE_HTTP_CLIENT") or "lean"
+    over = f"over {'HTTPS' if args.tls else 'HTTP'}, client: {client}"
     try:
         print(
             f"end to end, concurrency 1 (sync):    {bench_sync(url, args.seconds):,.0f} actions/s "
-            "(2 HTTP requests each)"
+            f"(2 HTTP requests each, {over})"
         )
         print(
             f"end to end, concurrency 32 (asyncio): {bench_async(url, args.seconds, 32):,.0f} actions/s "
-            "(2 HTTP requests each)"
+            f"(2 HTTP requests each, {over})"
         )
     finally:
         proc.terminate()

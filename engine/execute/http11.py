@@ -1,14 +1,17 @@
-"""A lean asyncio HTTP/1.1 client for plain-``http`` requests (the sandbox, loopback endpoints).
+"""A lean asyncio HTTP/1.1 client for ``http`` and ``https`` requests.
 
 Why: the delivery worker spent most of its CPU in httpx/httpcore's per-request bookkeeping
 (request and URL models, anyio wrappers, pool scans). This client writes the same bytes httpx
 would (same default headers, same JSON encoding, same query encoding) on keep-alive connections
 owned by one request at a time, and parses the answer with ``httptools`` (uvicorn's parser).
 
-It only takes requests it can send exactly as httpx would (`eligible`): ``http://`` URLs whose
-path needs no re-encoding, headers without control characters, no HEAD. Everything else, TLS
-included, goes through httpx. Failures come back as `Response(status=0, failure=...)` with the
-same wording and httpx's exception names, so callers cannot tell the paths apart.
+It only takes requests it can send exactly as httpx would (`build`): ``http://`` and
+``https://`` URLs whose path needs no re-encoding, headers without control characters, no HEAD.
+Everything else goes through httpx. TLS uses the SSL context the transport hands over, the same
+one its httpx clients use (`httpx.create_ssl_context()` unless the caller supplies one), with the
+URL's host as server name, so certificate and hostname checks are httpx's. Failures come back as
+`Response(status=0, failure=...)` with the same wording and httpx's exception names, so callers
+cannot tell the paths apart.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import ssl
 import time
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 import httptools
@@ -26,10 +31,10 @@ import httpx
 from engine.execute.render import RenderedRequest
 from engine.execute.response import Response, parse_body
 
-#: An ``http://host[:port]/path`` URL whose path httpx would send unchanged (RFC 3986 path
+#: An ``http(s)://host[:port]/path`` URL whose path httpx would send unchanged (RFC 3986 path
 #: characters, valid percent escapes), with no query or fragment of its own.
 _URL = re.compile(
-    r"http://(?P<host>[A-Za-z0-9.\-]+)(?::(?P<port>[0-9]{1,5}))?"
+    r"(?P<scheme>https?)://(?P<host>[A-Za-z0-9.\-]+)(?::(?P<port>[0-9]{1,5}))?"
     r"(?P<path>/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*)?\Z"
 )
 _BAD_HEADER = re.compile(r"[^\x20-\x7e\t]")
@@ -44,8 +49,13 @@ _DEFAULT_HEADERS = (
 )
 #: Headers this client must write itself; a request that sets them goes through httpx.
 _RESERVED = frozenset({"host", "content-length", "transfer-encoding", "connection", "expect", "upgrade"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 _KEEPALIVE_EXPIRY = 30.0
 _MAX_IDLE_PER_HOST = 64
+
+
+#: Which connections a request may use: (scheme, host, port).
+Key = tuple[str, str, int]
 
 
 class _Target:
@@ -53,8 +63,8 @@ class _Target:
 
     __slots__ = ("host_header", "key", "path")
 
-    def __init__(self, host: str, port: int, host_header: str, path: str) -> None:
-        self.key = (host, port)
+    def __init__(self, key: Key, host_header: str, path: str) -> None:
+        self.key = key
         self.host_header = host_header
         self.path = path
 
@@ -64,13 +74,14 @@ def _target(url: str) -> _Target | None:
     match = _URL.match(url)
     if match is None:
         return None
-    host = match["host"].lower()
-    port = int(match["port"]) if match["port"] else 80
+    scheme, host = match["scheme"], match["host"].lower()
+    default = _DEFAULT_PORTS[scheme]
+    port = int(match["port"]) if match["port"] else default
     path = match["path"] or "/"
     dotted = any(part in (".", "..") for part in path.split("/"))  # httpx would remove them
     if port > 65535 or host.startswith(".") or ".." in host or dotted:
         return None
-    return _Target(host, port, host if port == 80 else f"{host}:{port}", path)
+    return _Target((scheme, host, port), host if port == default else f"{host}:{port}", path)
 
 
 def _query_text(query: dict[str, Any]) -> str | None:
@@ -78,7 +89,7 @@ def _query_text(query: dict[str, Any]) -> str | None:
     return text or None
 
 
-def build(req: RenderedRequest) -> tuple[tuple[str, int], bytes] | None:
+def build(req: RenderedRequest) -> tuple[Key, bytes] | None:
     """The connection key and the request's bytes, or None when httpx must send it.
 
     Header order and spelling follow httpx: ``Host``, its defaults not overridden by the
@@ -120,6 +131,22 @@ def build(req: RenderedRequest) -> tuple[tuple[str, int], bytes] | None:
     return target.key, "\r\n".join(lines).encode("latin-1") + body
 
 
+def connect_failure(exc: BaseException) -> str:
+    """The failure text for a connection that could not be set up; TLS problems say why (a
+    certificate error must never read like a network blip). ``exc`` may be httpx's ConnectError:
+    the ssl error is found in its cause chain."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            break
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return f"connection failed (ConnectError: TLS certificate verify failed: {seen.verify_message})"
+        if isinstance(seen, ssl.SSLError):
+            return f"connection failed (ConnectError: TLS handshake failed: {seen.reason or seen})"
+        seen = seen.__cause__ or seen.__context__
+    return "connection failed (ConnectError)"
+
+
 class _Failure(Exception):
     """A connection-level failure, named like httpx's exception for the same case."""
 
@@ -138,6 +165,7 @@ class _Connection(asyncio.Protocol):
         self.idle_since = 0.0
         self._parser = httptools.HttpResponseParser(self)
         self._waiter: asyncio.Future[None] | None = None
+        self.lost: asyncio.Future[None] = loop.create_future()  # done once the transport is gone
         self._headers: list[tuple[str, str]] = []
         self._body: list[bytes] = []
         self._headers_done = False
@@ -161,6 +189,8 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if not self.lost.done():
+            self.lost.set_result(None)
         if self._waiter is not None and not self._waiter.done():
             if self._headers_done and not self._has_length():
                 self.keep_alive = False
@@ -230,14 +260,29 @@ def _decode(content: bytes, coding: str) -> bytes:
 
 
 class ConnectionPool:
-    """Idle keep-alive connections per (host, port), most recently used first."""
+    """Idle keep-alive connections per (scheme, host, port), most recently used first.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
+    ``tls`` returns the SSL context for ``https`` connections; it is called only when one is
+    opened (building a context costs ~20 ms, and plain-http users never need one).
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, timeout: float,
+                 tls: Callable[[], ssl.SSLContext]) -> None:
         self.loop = loop
         self.timeout = timeout
-        self._idle: dict[tuple[str, int], list[_Connection]] = {}
+        self._tls = tls
+        self._idle: dict[Key, list[_Connection]] = {}
 
-    def _checkout(self, key: tuple[str, int]) -> _Connection | None:
+    async def _open(self, key: Key) -> _Connection:
+        scheme, host, port = key
+        context = self._tls() if scheme == "https" else None
+        _, proto = await self.loop.create_connection(
+            lambda: _Connection(self.loop), host, port, ssl=context,
+            server_hostname=host if context is not None else None,
+        )
+        return proto
+
+    def _checkout(self, key: Key) -> _Connection | None:
         idle = self._idle.get(key)
         now = time.monotonic()
         while idle:
@@ -247,7 +292,7 @@ class ConnectionPool:
             conn.close()
         return None
 
-    def _checkin(self, key: tuple[str, int], conn: _Connection) -> None:
+    def _checkin(self, key: Key, conn: _Connection) -> None:
         idle = self._idle.setdefault(key, [])
         if conn.closed or not conn.keep_alive or len(idle) >= _MAX_IDLE_PER_HOST:
             conn.close()
@@ -255,7 +300,7 @@ class ConnectionPool:
         conn.idle_since = time.monotonic()
         idle.append(conn)
 
-    async def send(self, key: tuple[str, int], data: bytes) -> Response:
+    async def send(self, key: Key, data: bytes) -> Response:
         """Send prepared request bytes; a Response, or one with `failure` set (nothing raised)."""
         timeout = self.timeout
         conn = self._checkout(key)
@@ -264,12 +309,9 @@ class ConnectionPool:
             async with asyncio.timeout(timeout):
                 if conn is None:
                     try:
-                        _, proto = await self.loop.create_connection(
-                            lambda: _Connection(self.loop), key[0], key[1]
-                        )
-                    except OSError:
-                        return Response(status=0, failure="connection failed (ConnectError)")
-                    conn = proto
+                        conn = await self._open(key)
+                    except OSError as exc:  # ssl.SSLError (certificate, handshake) included
+                        return Response(status=0, failure=connect_failure(exc))
                 phase = "ReadTimeout"
                 resp = await conn.exchange(data)
         except TimeoutError:
@@ -292,3 +334,16 @@ class ConnectionPool:
         for conns in idle.values():
             for conn in conns:
                 conn.close()
+
+    async def aclose(self, grace: float = 1.0) -> None:
+        """Close every idle connection and wait (at most `grace` seconds) until they are gone:
+        a TLS close sends close_notify and waits for the peer's, which would otherwise still be
+        pending when the event loop shuts down (leaking the socket). Laggards are aborted."""
+        conns = [conn for idle in self._idle.values() for conn in idle]
+        self.close()
+        pending = [conn.lost for conn in conns if not conn.lost.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=grace)
+        for conn in conns:
+            if not conn.lost.done() and conn.transport is not None:
+                conn.transport.abort()

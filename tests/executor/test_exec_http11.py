@@ -11,6 +11,7 @@ import asyncio
 import gzip
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -29,15 +30,22 @@ OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r
 
 
 class RawServer:
-    """Records each request's raw bytes; answers with `self.reply` (bytes, or None: hang up)."""
+    """Records each request's raw bytes; answers with `self.reply` (bytes, or None: hang up).
 
-    def __init__(self) -> None:
+    With `tls` (a server-side SSL context) it speaks HTTPS; failed handshakes are counted in
+    `handshake_failures`.
+    """
+
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        self.tls = tls
+        self.handshake_failures = 0
+        self.alpn: list[str | None] = []  # protocol agreed by ALPN, per TLS connection
         self.requests: list[bytes] = []
         self.connections = 0
         self.reply: bytes | None = OK
@@ -56,6 +64,14 @@ class RawServer:
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
+        if self.tls is not None:
+            try:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            except (ssl.SSLError, OSError):
+                self.handshake_failures += 1
+                conn.close()
+                return
+            self.alpn.append(conn.selected_alpn_protocol())
         buf = b""
         with conn:
             while True:
@@ -141,7 +157,7 @@ def test_request_bytes_are_exactly_what_httpx_sends(raw: RawServer, method: str,
         return
     assert built is not None, "an eligible request must take the lean path"
     key, data = built
-    assert key == ("127.0.0.1", raw.port)
+    assert key == ("http", "127.0.0.1", raw.port)
     raw.requests.clear()
     transport = Transport(5)
     try:
@@ -163,7 +179,6 @@ def test_lean_path_and_httpx_send_the_same_over_a_connection(raw: RawServer) -> 
 
 
 @pytest.mark.parametrize("req", [
-    request("https://127.0.0.1:1"),                                  # TLS: httpx
     request("http://127.0.0.1:1", method="HEAD"),                    # no body to read: httpx
     request("http://127.0.0.1:1", path="/a b"),                      # path httpx would re-encode
     request("http://127.0.0.1:1", path="/a?b=1"),                    # query inside the URL
