@@ -35,6 +35,9 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _tls import write_test_ca
+
 from engine.runtime.queue import DeliveryQueue
 from engine.runtime.redis.queue import RedisQueue
 from engine.runtime.sqlite_queue import SQLiteQueue
@@ -157,18 +160,7 @@ async def _post_all(url: str, events: list[dict[str, Any]], batch: int, clients:
 
 def _tls_files(tmp: Path, environ: dict[str, str]) -> list[str]:
     """A test CA and a 127.0.0.1 certificate; the CA goes into `environ` as SSL_CERT_FILE."""
-    import trustme
-
-    ca = trustme.CA()
-    leaf = ca.issue_cert("127.0.0.1", "localhost")
-    cert, key, bundle = tmp / "server.pem", tmp / "server.key", tmp / "ca.pem"
-    leaf.cert_chain_pems[0].write_to_path(str(cert))
-    for extra in leaf.cert_chain_pems[1:]:
-        extra.write_to_path(str(cert), append=True)
-    leaf.private_key_pem.write_to_path(str(key))
-    ca.cert_pem.write_to_path(str(bundle))
-    environ["SSL_CERT_FILE"] = str(bundle)
-    return [str(cert), str(key)]
+    return write_test_ca(tmp, environ)
 
 
 def main() -> int:

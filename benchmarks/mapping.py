@@ -28,6 +28,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _tls import write_test_ca  # noqa: E402
 
 DESTINATION = {
     "name": "Bench",
@@ -182,19 +184,7 @@ def _free_port() -> int:
 
 def _tls_files() -> list[str]:
     """A test CA (trusted from now on through SSL_CERT_FILE) and a 127.0.0.1 certificate for it."""
-    import trustme
-
-    folder = Path(tempfile.mkdtemp(prefix="bench-tls-"))
-    ca = trustme.CA()
-    leaf = ca.issue_cert("127.0.0.1", "localhost")
-    cert, key, bundle = folder / "server.pem", folder / "server.key", folder / "ca.pem"
-    leaf.cert_chain_pems[0].write_to_path(str(cert))
-    for extra in leaf.cert_chain_pems[1:]:
-        extra.write_to_path(str(cert), append=True)
-    leaf.private_key_pem.write_to_path(str(key))
-    ca.cert_pem.write_to_path(str(bundle))
-    os.environ["SSL_CERT_FILE"] = str(bundle)
-    return [str(cert), str(key)]
+    return write_test_ca(Path(tempfile.mkdtemp(prefix="bench-tls-")), os.environ)
 
 
 def _start_server(tls: bool = False) -> tuple[subprocess.Popen[bytes], str]:
